@@ -1,0 +1,90 @@
+// What a ROWID cursor cannot see: edits and unsends of rows already reported, and delivery/read/error
+// changes of from-me rows. Pure: compares fresh rows with the marks kept in ReaderState.
+import { appleToIso } from '../model/apple-time.js';
+import type { DeliveryStatus, RelayEvent } from '../model/events.js';
+import { parseEditHistory, type EditHistory } from './edit-history.js';
+import type { RawMessageRow } from './queries.js';
+import type { EditMark, WatchMark, WatchStatus } from './reader-state.js';
+import { commonFields, rowText } from './row-mapper.js';
+
+const num = (v: bigint | null): number => (v === null ? 0 : Number(v));
+
+function history(row: RawMessageRow): EditHistory | null {
+  try {
+    return parseEditHistory(row.summary);
+  } catch {
+    return null;
+  }
+}
+
+/** The edit mark of a row as it is now, or null when it was never edited or unsent. */
+export function editMark(row: RawMessageRow): EditMark | null {
+  const d = row.date_edited ?? 0n;
+  const r = row.date_retracted ?? 0n;
+  if (d <= 0n && r <= 0n) return null;
+  const h = history(row);
+  return { d: (d > r ? d : r).toString(), v: h?.versions ?? 0, u: h?.unsentParts.length ?? 0 };
+}
+
+/**
+ * Edit/unsend events for rows whose mark differs from the one recorded.
+ * An unsend is reported when more parts are unsent than before; an edit when there are more versions
+ * (or the edit date moved without a new unsend).
+ */
+export function editEvents(row: RawMessageRow, previous: EditMark | undefined, participants: readonly string[]): {
+  events: RelayEvent[]; mark: EditMark | null;
+} {
+  const mark = editMark(row);
+  if (mark === null || (previous !== undefined && previous.d === mark.d && previous.v === mark.v && previous.u === mark.u)) {
+    return { events: [], mark };
+  }
+  const common = commonFields(row, participants, false);
+  const events: RelayEvent[] = [];
+  const newUnsend = mark.u > (previous?.u ?? 0);
+  const newEdit = mark.v > (previous?.v ?? 0) || (!newUnsend && mark.d !== previous?.d);
+  if (newEdit) {
+    const h = history(row);
+    const t = rowText(row);
+    const fromHistory = h !== null && h.latestTexts.length > 0 && h.latestTexts.every((x) => x !== null) ? h.latestTexts.join('') : null;
+    events.push({ kind: 'edit', ...common, text: t.text ?? fromHistory, edited_at: h?.lastEditedAt ?? appleToIso(row.date_edited) });
+  }
+  if (newUnsend) {
+    const retracted = num(row.date_retracted) > 0 ? row.date_retracted : row.date_edited;
+    events.push({ kind: 'unsend', ...common, unsent_at: appleToIso(retracted) });
+  }
+  return { events, mark };
+}
+
+type Status = WatchStatus | 'read' | 'failed';
+const RANK: Record<Status, number> = { pending: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+
+/** Delivery status of a from-me row. */
+export function deliveryStatus(row: RawMessageRow): Status {
+  if (num(row.error) !== 0) return 'failed';
+  if (num(row.date_read) > 0) return 'read';
+  if (num(row.is_delivered) === 1 && num(row.date_delivered) > 0) return 'delivered';
+  if (num(row.is_sent) === 1) return 'sent';
+  return 'pending';
+}
+
+/** Whether a from-me row needs following, and its first mark. */
+export function startWatch(row: RawMessageRow, now: number): WatchMark | null {
+  const status = deliveryStatus(row);
+  const groupLike = row.chat_guid === null || row.chat_guid.includes(';+;') || num(row.chat_style) === 43 || (row.service !== 'iMessage' && row.service !== 'RCS');
+  if (status === 'read' || status === 'failed' || (groupLike && status !== 'pending')) return null;
+  return { s: status, t: now, g: groupLike };
+}
+
+/** A delivery event when the row moved forward; the new mark, or null when it needs no more following. */
+export function deliveryEvents(row: RawMessageRow, mark: WatchMark, participants: readonly string[]): {
+  events: RelayEvent[]; mark: WatchMark | null;
+} {
+  const status = deliveryStatus(row);
+  if (RANK[status] <= RANK[mark.s]) return { events: [], mark };
+  const event: RelayEvent = {
+    kind: 'delivery', ...commonFields(row, participants, false),
+    status: status as DeliveryStatus, error: status === 'failed' ? num(row.error) : null,
+  };
+  const final = status === 'read' || status === 'failed' || (mark.g && status !== 'pending');
+  return { events: [event], mark: final ? null : { ...mark, s: status as WatchStatus } };
+}

@@ -1,0 +1,114 @@
+// The SQL the reader runs against chat.db, built once per connection from the probed columns.
+// Every statement is short and fully consumed (no snapshot is held between polls).
+import type Database from 'better-sqlite3';
+import type { Capabilities } from './capabilities.js';
+
+/** One message row as the queries return it (integers as BigInt: chat.db dates exceed 2^53). */
+export interface RawMessageRow {
+  rowid: bigint;
+  guid: string;
+  text: string | null;
+  body: Buffer | null;
+  is_from_me: bigint | null;
+  service: string | null;
+  date: bigint | null;
+  date_read: bigint | null;
+  date_delivered: bigint | null;
+  date_edited: bigint | null;
+  date_retracted: bigint | null;
+  is_sent: bigint | null;
+  is_delivered: bigint | null;
+  error: bigint | null;
+  item_type: bigint | null;
+  group_action_type: bigint | null;
+  group_title: string | null;
+  associated_message_guid: string | null;
+  associated_message_type: bigint | null;
+  associated_message_emoji: string | null;
+  thread_originator_guid: string | null;
+  balloon_bundle_id: string | null;
+  summary: Buffer | null;
+  handle: string | null;
+  other_handle: string | null;
+  chat_rowid: bigint | null;
+  chat_guid: string | null;
+  chat_identifier: string | null;
+  chat_name: string | null;
+  chat_style: bigint | null;
+}
+
+export interface RawAttachmentRow {
+  message_id: bigint;
+  guid: string;
+  name: string | null;
+  filename: string | null;
+  mime_type: string | null;
+  uti: string | null;
+  bytes: bigint | null;
+}
+
+export interface RawParticipantRow {
+  chat_id: bigint;
+  handle: string;
+}
+
+/** Prepared statements for one connection. */
+export interface ChatDbQueries {
+  /** Rows with ROWID > after, in ROWID order, at most `limit`. */
+  readonly page: Database.Statement<[number, number], RawMessageRow>;
+  /** Rows in (low, high] that carry an edit or unsend date. */
+  readonly edited: Database.Statement<[number, number], RawMessageRow>;
+  /** Rows whose ROWIDs are in the JSON array. */
+  readonly byRowids: Database.Statement<[string], RawMessageRow>;
+  /** Attachments of the messages with ROWIDs in the JSON array. */
+  readonly attachments: Database.Statement<[string], RawAttachmentRow>;
+  /** Participants of the chats with ROWIDs in the JSON array. */
+  readonly participants: Database.Statement<[string], RawParticipantRow>;
+  readonly maxRowid: Database.Statement<[], bigint | null>;
+  readonly rowidByGuid: Database.Statement<[string], bigint>;
+  /** The highest ROWID whose date is at most the given Apple time. */
+  readonly lastRowidAtOrBefore: Database.Statement<[bigint], bigint | null>;
+  readonly dataVersion: Database.Statement<[], bigint>;
+}
+
+/** Builds and prepares the reader's statements; columns this chat.db lacks read as NULL. */
+export function prepareQueries(db: Database.Database, caps: Capabilities): ChatDbQueries {
+  const col = (table: string, alias: string, column: string, as = column): string =>
+    caps.has(table, column) ? `${alias}.${column} AS ${as}` : `NULL AS ${as}`;
+  const m = (column: string, as = column): string => col('message', 'm', column, as);
+  const select = [
+    'm.ROWID AS rowid', 'm.guid AS guid', m('text'), m('attributedBody', 'body'), m('is_from_me'), m('service'),
+    m('date'), m('date_read'), m('date_delivered'), m('date_edited'), m('date_retracted'), m('is_sent'),
+    m('is_delivered'), m('error'), m('item_type'), m('group_action_type'), m('group_title'),
+    m('associated_message_guid'), m('associated_message_type'), m('associated_message_emoji'),
+    m('thread_originator_guid'), m('balloon_bundle_id'), m('message_summary_info', 'summary'),
+    'h.id AS handle', 'oh.id AS other_handle', 'c.ROWID AS chat_rowid', 'c.guid AS chat_guid',
+    col('chat', 'c', 'chat_identifier'), col('chat', 'c', 'display_name', 'chat_name'), col('chat', 'c', 'style', 'chat_style'),
+  ].join(', ');
+  const from = `FROM message m
+    LEFT JOIN chat c ON c.ROWID = (SELECT cmj.chat_id FROM chat_message_join cmj WHERE cmj.message_id = m.ROWID ORDER BY cmj.chat_id LIMIT 1)
+    LEFT JOIN handle h ON h.ROWID = ${caps.has('message', 'handle_id') ? 'm.handle_id' : 'NULL'}
+    LEFT JOIN handle oh ON oh.ROWID = ${caps.has('message', 'other_handle') ? 'm.other_handle' : 'NULL'}`;
+  const editCond = caps.has('message', 'date_edited') ? 'COALESCE(m.date_edited, 0) > 0' : '0';
+  const big = <P extends unknown[], R>(s: Database.Statement): Database.Statement<P, R> =>
+    s.safeIntegers(true) as unknown as Database.Statement<P, R>;
+  const hasAttachments = caps.has('attachment', 'guid') && caps.has('message_attachment_join', 'message_id');
+  const a = (column: string, as = column): string => col('attachment', 'a', column, as);
+  return {
+    page: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? ORDER BY m.ROWID LIMIT ?`)),
+    edited: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? AND m.ROWID <= ? AND ${editCond} ORDER BY m.ROWID`)),
+    byRowids: big<[string], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID IN (SELECT value FROM json_each(?)) ORDER BY m.ROWID`)),
+    attachments: big<[string], RawAttachmentRow>(db.prepare(hasAttachments
+      ? `SELECT maj.message_id AS message_id, a.guid AS guid, ${a('transfer_name', 'name')}, ${a('filename')}, ${a('mime_type')},
+           ${a('uti')}, ${a('total_bytes', 'bytes')}
+         FROM message_attachment_join maj JOIN attachment a ON a.ROWID = maj.attachment_id
+         WHERE maj.message_id IN (SELECT value FROM json_each(?)) ORDER BY maj.message_id, a.ROWID`
+      : 'SELECT NULL AS message_id, NULL AS guid, NULL AS name, NULL AS filename, NULL AS mime_type, NULL AS uti, NULL AS bytes WHERE ? AND 0')),
+    participants: big<[string], RawParticipantRow>(db.prepare(`SELECT chj.chat_id AS chat_id, h.id AS handle FROM chat_handle_join chj JOIN handle h ON h.ROWID = chj.handle_id
+      WHERE chj.chat_id IN (SELECT value FROM json_each(?)) ORDER BY chj.chat_id, h.ROWID`)),
+    maxRowid: big<[], bigint | null>(db.prepare('SELECT MAX(ROWID) FROM message').pluck()),
+    rowidByGuid: big<[string], bigint>(db.prepare('SELECT ROWID FROM message WHERE guid = ?').pluck()),
+    lastRowidAtOrBefore: big<[bigint], bigint | null>(db.prepare(`SELECT MAX(ROWID) FROM message WHERE ${caps.has('message', 'date') ? 'date' : 'NULL'} <= ?`).pluck()),
+    dataVersion: big<[], bigint>(db.prepare('PRAGMA data_version').pluck()),
+  };
+}
