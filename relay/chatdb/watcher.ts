@@ -53,12 +53,12 @@ export class ChatDbWatcher {
     this.names = new Set([base, `${base}-wal`, `${base}-shm`, `${base}-journal`]);
   }
 
-  /** Starts watching and polls at once. */
+  /** Starts watching and polls at once (synchronously: the first poll has run when this returns). */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     this.arm();
-    this.scheduleIn(0);
+    this.run();
   }
 
   stop(): void {

@@ -73,6 +73,12 @@ export class MessagesDb {
   chat(spec: ChatSpec): number {
     const known = this.chats.get(spec.guid);
     if (known !== undefined) return known.rowid;
+    const existing = this.db.prepare('SELECT ROWID AS rowid, style, room_name AS room FROM chat WHERE guid = ?').get(spec.guid) as
+      { rowid: number; style: number; room: string | null } | undefined;
+    if (existing !== undefined) {
+      this.chats.set(spec.guid, { rowid: existing.rowid, group: existing.style === 43, room: existing.room });
+      return existing.rowid;
+    }
     const service = spec.service ?? 'iMessage';
     const group = spec.group ?? false;
     const rowid = Number(this.db.prepare(`INSERT INTO chat (guid, style, chat_identifier, service_name, room_name, display_name, group_id)
