@@ -1,0 +1,49 @@
+// Command dispatch: the one composition root for everything a user runs.
+import { asRelayError } from './errors.js';
+import { DEMO_USAGE, demoCommand } from './cli/demo.js';
+import { processIo, UsageError, type CliIo } from './cli/io.js';
+import { SCAN_USAGE, scanCommand } from './cli/scan.js';
+
+const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
+  demo: { usage: DEMO_USAGE, run: demoCommand },
+  scan: { usage: SCAN_USAGE, run: scanCommand },
+};
+
+const USAGE = `imessage-relay <command> [options]
+
+Commands:
+${Object.values(COMMANDS).map((c) => `  ${c.usage.split('\n')[0]}`).join('\n')}
+
+Run "imessage-relay <command> --help" for details.`;
+
+/** Runs the command line; resolves with the process exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr(`unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+      io.stderr(`${(err as Error).message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    const e = asRelayError(err);
+    io.stderr(`error ${e.code}: ${e.message}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));
