@@ -42,6 +42,11 @@ export function classNames(cls: TsClass | null): string[] {
   return names;
 }
 
+function isAscii(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
+
 function bad(message: string, at: number): never {
   throw typedstreamError(TypedstreamCode.BadStructure, message, at);
 }
@@ -56,8 +61,16 @@ function isDictionary(v: FoundationValue): v is FoundationDictionary {
 }
 
 /** Turns a generic object graph into Foundation values, memoised so shared objects cost once. */
+const KNOWN = new Set(['NSString', 'NSAttributedString', 'NSDictionary', 'NSArray', 'NSNumber', 'NSURL', 'NSData']);
+
+/** The first class in the chain this reader knows how to read ('' when none), cached on the class. */
+function foundationClass(cls: TsClass | null): string {
+  if (cls === null) return '';
+  if (cls.foundation === undefined) cls.foundation = classNames(cls).find((n) => KNOWN.has(n)) ?? '';
+  return cls.foundation;
+}
+
 export class FoundationReader {
-  private readonly memo = new Map<TsObject, FoundationValue | typeof IN_PROGRESS>();
   private depth = 0;
 
   value(v: TsValue): FoundationValue {
@@ -70,13 +83,13 @@ export class FoundationReader {
   }
 
   object(o: TsObject): FoundationValue {
-    const seen = this.memo.get(o);
+    const seen = o.decoded;
     if (seen === IN_PROGRESS) bad('object refers to itself', o.at);
-    if (seen !== undefined) return seen;
+    if (seen !== undefined) return seen as FoundationValue;
     if (++this.depth > MAX_DEPTH) throw typedstreamError(TypedstreamCode.TooDeep, 'objects nested too deeply', o.at);
-    this.memo.set(o, IN_PROGRESS);
+    o.decoded = IN_PROGRESS;
     const out = this.interpret(o);
-    this.memo.set(o, out);
+    o.decoded = out;
     this.depth--;
     return out;
   }
@@ -116,13 +129,13 @@ export class FoundationReader {
 
   private interpret(o: TsObject): FoundationValue {
     const g = o.groups;
-    for (const name of classNames(o.cls)) {
-      switch (name) {
+    {
+      switch (foundationClass(o.cls)) {
         case 'NSString': {
           const bytes = single(g[0], '+', o.at);
           if (!Buffer.isBuffer(bytes)) bad('NSString without bytes', o.at);
           try {
-            return utf8.decode(bytes);
+            return bytes.length <= 64 && isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
           } catch {
             throw typedstreamError(TypedstreamCode.BadUtf8, 'NSString bytes are not valid UTF-8', g[0]!.at);
           }

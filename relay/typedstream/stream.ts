@@ -12,6 +12,8 @@ export interface TsClass {
   readonly name: string;
   readonly version: number;
   superclass: TsClass | null;
+  /** Filled in by the Foundation reader: the first Foundation class in the chain it knows, or ''. */
+  foundation?: string;
 }
 
 /** One typed group: the type string and one value per type code. */
@@ -25,6 +27,8 @@ export interface TsGroup {
 /** An archived object: its class and the groups it wrote. */
 export interface TsObject {
   readonly kind: 'object';
+  /** Filled in by the Foundation reader: the decoded value (memo), or IN_PROGRESS while decoding. */
+  decoded?: unknown;
   /** Byte offset of the object in the blob (for error messages). */
   readonly at: number;
   cls: TsClass | null;
@@ -49,7 +53,7 @@ type TableEntry = TsObject | TsClass | TsCString;
 interface SharedString {
   readonly bytes: Buffer;
   text: string | undefined;
-  types: TypeCode[] | undefined;
+  types: readonly TypeCode[] | undefined;
 }
 
 const MAX_DEPTH = 64;

@@ -10,12 +10,20 @@ export type TypeCode =
 const SIMPLE = new Set(['@', '#', ':', '*', '+', '%', 'c', 'C', 'B', 's', 'S', 'i', 'I', 'l', 'L', 'q', 'Q', 'f', 'd']);
 const MAX_NESTING = 16;
 
+const simple = (code: string): TypeCode => ({ kind: 'simple', code });
+/** The encodings Foundation writes in every body, parsed once (immutable). */
+const COMMON: ReadonlyMap<string, readonly TypeCode[]> = new Map(
+  ['@', '+', 'i', 'I', 'iI', '*', 'c', 'C', 'q', 'Q', 'd', 'f', 's', 'S', 'l', 'L', 'B', '#'].map((t) => [t, Object.freeze([...t].map(simple))]),
+);
+
 /**
  * Splits a type string into its type codes.
  * @throws RelayError TS_BAD_TYPE for anything not in the set typedstream writes; `offset` is where
  * the string sits in the blob. Empty structs are refused so that every value consumes input.
  */
-export function parseTypeEncoding(types: string, offset: number): TypeCode[] {
+export function parseTypeEncoding(types: string, offset: number): readonly TypeCode[] {
+  const common = COMMON.get(types);
+  if (common !== undefined) return common;
   const out: TypeCode[] = [];
   let pos = 0;
   const fail = (why: string): never => {
