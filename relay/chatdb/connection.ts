@@ -1,6 +1,6 @@
 // One read-only connection to chat.db with its prepared statements, and the file identity it was
 // opened on (so a replaced chat.db or a recreated WAL is noticed and the connection reopened).
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { probeCapabilities } from './capabilities.js';
 import { chatDbError } from './errors.js';
@@ -20,6 +20,17 @@ function identity(path: string): string {
     return `${s.dev}:${s.ino}`;
   } catch {
     return 'missing';
+  }
+}
+
+/** Why the file itself cannot be read, if it cannot: 'missing', 'denied', or null when it can. */
+function fileProblem(path: string): 'missing' | 'denied' | null {
+  try {
+    accessSync(path, constants.R_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'denied';
   }
 }
 
@@ -50,6 +61,6 @@ export function openChatDb(path: string, busyTimeoutMs = 5000): ChatDbConnection
     };
   } catch (err) {
     if (db?.open) db.close();
-    throw chatDbError(err, path);
+    throw chatDbError(err, path, fileProblem(path));
   }
 }

@@ -11,21 +11,21 @@ export const ChatDbCode = {
 } as const;
 
 /** Maps an open or query failure to a RelayError whose message says what to do. */
-export function chatDbError(err: unknown, path: string): RelayError {
+export function chatDbError(err: unknown, path: string, file: 'missing' | 'denied' | null = null): RelayError {
   if (err instanceof RelayError) return err;
   const e = err as { code?: string; message?: string };
   const msg = e.message ?? String(err);
   const sqlite = e.code ?? '';
-  if (/ENOENT|does not exist|unable to open database file/i.test(msg) && !/authori[sz]ation denied/i.test(msg)) {
-    return new RelayError(ChatDbCode.NotFound,
-      `chat.db not found or not openable at ${path}: check the path, that Messages has been opened and signed in once, ` +
-      'and that this process has Full Disk Access (System Settings → Privacy & Security → Full Disk Access)',
-      { path, sqlite }, { cause: err });
-  }
-  if (/EACCES|EPERM|authori[sz]ation denied|permission/i.test(msg) || sqlite === 'SQLITE_AUTH' || sqlite === 'SQLITE_PERM') {
+  if (file === 'denied' || /EACCES|EPERM|authori[sz]ation denied|permission/i.test(msg) || sqlite === 'SQLITE_AUTH' || sqlite === 'SQLITE_PERM') {
     return new RelayError(ChatDbCode.NoAccess,
       `no permission to read ${path}: grant Full Disk Access to the program that runs the relay (${process.execPath}) ` +
       'in System Settings → Privacy & Security → Full Disk Access, then restart it',
+      { path, sqlite }, { cause: err });
+  }
+  if (file === 'missing' || /ENOENT|does not exist|unable to open database file/i.test(msg)) {
+    return new RelayError(ChatDbCode.NotFound,
+      `chat.db not found or not openable at ${path}: check the path, that Messages has been opened and signed in once, ` +
+      'and that this process has Full Disk Access (System Settings → Privacy & Security → Full Disk Access)',
       { path, sqlite }, { cause: err });
   }
   if (sqlite === 'SQLITE_NOTADB' || sqlite === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(msg)) {

@@ -107,6 +107,26 @@ describe('scan --follow', () => {
     assert.match(stderr, /Full Disk Access/);
   });
 
+  it('says Full Disk Access is missing when the process may not read chat.db', { skip: process.getuid?.() !== 0 ? 'needs root to run the CLI as another user' : false }, async () => {
+    const tmp = tempDir();
+    const { chmodSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const w = makeMessagesDb(tmp.dir, 'minimal');
+    try {
+      chmodSync(tmp.dir, 0o755);
+      chmodSync(join(tmp.dir, 'Messages'), 0o755);
+      chmodSync(w.path, 0o600);
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', CLI, 'scan', '--db', w.path], { uid: 65534, gid: 65534, encoding: 'utf8' },
+          (err, _stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stderr }));
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /error CHATDB_NO_ACCESS: .*Full Disk Access/);
+    } finally {
+      w.close(); tmp.cleanup();
+    }
+  });
+
   it('refuses a bad option with the usage and exit code 2', async () => {
     const { code, stderr } = await runCli(['scan', '--after', 'soon']);
     assert.equal(code, 2);
