@@ -3,10 +3,17 @@ import { asRelayError } from './errors.js';
 import { DEMO_USAGE, demoCommand } from './cli/demo.js';
 import { processIo, UsageError, type CliIo } from './cli/io.js';
 import { SCAN_USAGE, scanCommand } from './cli/scan.js';
+import { HUB_USAGE, RUN_USAGE, hubCommand, runCommand } from './cli/daemon-commands.js';
+import { KEYGEN_USAGE, keygenCommand } from './cli/keygen.js';
+import { LOGS_USAGE, logsCommand } from './cli/logs.js';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
-  demo: { usage: DEMO_USAGE, run: demoCommand },
+  run: { usage: RUN_USAGE, run: runCommand },
+  hub: { usage: HUB_USAGE, run: hubCommand },
+  keygen: { usage: KEYGEN_USAGE, run: keygenCommand },
   scan: { usage: SCAN_USAGE, run: scanCommand },
+  logs: { usage: LOGS_USAGE, run: logsCommand },
+  demo: { usage: DEMO_USAGE, run: demoCommand },
 };
 
 const USAGE = `imessage-relay <command> [options]

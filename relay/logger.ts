@@ -1,6 +1,8 @@
-// pino behind one module: structured JSON logs, anonymised by default (no message text,
-// no full phone numbers or e-mail addresses) unless the admin turns `logContent` on.
+// pino behind one module: structured JSON logs to a rolling file and stdout, anonymised by default
+// (no message text, no full phone numbers or e-mail addresses) unless the admin sets `logContent`.
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -10,12 +12,47 @@ export interface LoggerOptions {
   readonly name?: string;
   /** Where JSON lines go; default stdout. Tests pass a stream and read what was written. */
   readonly destination?: DestinationStream;
+  /** Keep message text and full handles in logs (off by default). */
+  readonly logContent?: boolean;
 }
 
-/** Creates the process logger. */
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({ level: options.level ?? 'info', name: options.name ?? 'imessage-relay', base: { pid: process.pid } },
-    options.destination ?? pino.destination(1));
+/** Fields that may carry message content: censored unless logContent is on. */
+const CONTENT_PATHS = ['text', 'body', 'event.text', 'event.body', '*.text', 'payload', 'event.attachments[*].name', 'event.mentions'];
+
+function options(o: LoggerOptions): pino.LoggerOptions {
+  return {
+    level: o.level ?? 'info',
+    name: o.name ?? 'imessage-relay',
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    ...(o.logContent === true ? {} : { redact: { paths: CONTENT_PATHS, censor: '[redacted]' } }),
+  };
+}
+
+/** Creates a logger writing to one destination (stdout by default). */
+export function createLogger(o: LoggerOptions = {}): Logger {
+  return pino(options(o), o.destination ?? pino.destination(1));
+}
+
+/**
+ * The daemon's logger: JSON lines to stdout and to a daily/size-rolled file beside `file`
+ * (pino-roll; the folder is created first, `current.log` points at the live file).
+ */
+export function createProcessLogger(o: LoggerOptions & { readonly file: string | null }): Logger {
+  if (o.file === null) return createLogger(o);
+  mkdirSync(dirname(o.file), { recursive: true, mode: 0o700 });
+  const transport = pino.transport({
+    targets: [
+      { target: 'pino-roll', level: o.level ?? 'info', options: { file: o.file, frequency: 'daily', size: '20m', mkdir: true, symlink: true, limit: { count: 14 } } },
+      { target: 'pino/file', level: o.level ?? 'info', options: { destination: 1 } },
+    ],
+  }) as DestinationStream;
+  return pino(options(o), transport);
+}
+
+/** The live log file pino-roll writes for `file` (the `current.log` link in its folder). */
+export function currentLogFile(file: string): string {
+  return join(dirname(file), 'current.log');
 }
 
 /** A logger that drops everything (for library use and quiet CLI commands). */
@@ -33,4 +70,13 @@ export function anonymiseHandle(handle: string | null, logContent = false): stri
   if (handle.includes('@')) return `${handle[0] ?? ''}•••@•••#${hash}`;
   const keep = handle.startsWith('+') ? handle.slice(0, 2) : '';
   return `${keep}${'•'.repeat(Math.max(0, handle.length - keep.length - 2))}${handle.slice(-2)}#${hash}`;
+}
+
+/** A chat guid with its address part anonymised ("iMessage;-;+1•••…23#9f2c"). */
+export function anonymiseChat(guid: string | null, logContent = false): string | null {
+  if (guid === null || logContent) return guid;
+  const i = guid.lastIndexOf(';');
+  if (i < 0) return anonymiseHandle(guid);
+  const address = guid.slice(i + 1);
+  return address.startsWith('chat') ? guid : `${guid.slice(0, i + 1)}${anonymiseHandle(address)}`;
 }

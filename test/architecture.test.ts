@@ -30,7 +30,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   typedstream: [],
   chatdb: ['model', 'typedstream'],
   simulator: ['model'],
-  cli: ['chatdb', 'model', 'simulator', 'typedstream'],
+  link: ['model'],
+  store: ['model'],
+  health: [],
+  config: [],
+  mac: ['chatdb', 'config', 'health', 'link', 'model', 'store'],
+  hub: ['config', 'health', 'link', 'model', 'store'],
+  cli: ['chatdb', 'config', 'hub', 'link', 'mac', 'model', 'simulator', 'typedstream'],
   '.': ['cli', 'model'],
 };
 
@@ -39,6 +45,7 @@ const LIBRARIES: Record<string, RegExp> = {
   'better-sqlite3': /^(chatdb\/(connection|queries|capabilities)\.ts|simulator\/|store\/)/,
   'bplist-parser': /^chatdb\/edit-history\.ts$/,
   pino: /^(logger\.ts|cli\/io\.ts)$/,
+  'pino-pretty': /^cli\/logs\.ts$/,
   ws: /^link\//,
   tweetnacl: /^link\//,
   'node-cron': /^scheduler\.ts$/,

@@ -1,0 +1,74 @@
+// The hub's config (`imessage-relay hub`), validated at start. Secrets (API token, webhook signing
+// secrets) come from files with mode 0600 or from the environment, never from the config itself.
+import { join } from 'node:path';
+import { configPath, readSecret } from './load.js';
+import { parseLink, parseListen, parseLog, type LinkConfig, type LogConfig } from './mac-config.js';
+import type { ConfigNode } from './validate.js';
+
+export interface WebhookConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly secret: string;
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+}
+
+export interface HubConfig {
+  readonly dataDir: string;
+  readonly keyFile: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly api: { readonly host: string; readonly port: number; readonly token: string };
+  readonly relays: ReadonlyArray<{ readonly account: string; readonly publicKey: string }>;
+  readonly webhooks: readonly WebhookConfig[];
+  readonly link: LinkConfig;
+  readonly retentionDays: number;
+  readonly log: LogConfig;
+}
+
+export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.ProcessEnv): HubConfig {
+  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'log']);
+  const dataDir = configPath(root.string('dataDir', './hub-data'), file);
+  const apiNode = root.object('api');
+  apiNode.only(['host', 'port', 'tokenFile', 'tokenEnv']);
+  const token = readSecret(apiNode, 'token', file, env) ?? (env['IMESSAGE_RELAY_API_TOKEN'] || null)
+    ?? apiNode.fail('tokenFile', 'set (or tokenEnv, or IMESSAGE_RELAY_API_TOKEN in the environment): the API needs a bearer token');
+  if (token.length < 16) apiNode.fail('tokenFile', 'a token of at least 16 characters', `${token.length} characters`);
+  const relays = root.array('relays').map((r) => {
+    r.only(['account', 'publicKey']);
+    return { account: r.string('account'), publicKey: r.string('publicKey') };
+  });
+  if (relays.length === 0) root.fail('relays', 'a list of at least one {account, publicKey}', []);
+  const seen = new Set<string>();
+  for (const [i, r] of relays.entries()) {
+    if (seen.has(r.account)) root.fail(`relays[${i}].account`, 'unique', r.account);
+    seen.add(r.account);
+  }
+  const webhooks = root.array('webhooks').map((w, i) => {
+    w.only(['name', 'url', 'secretFile', 'secretEnv', 'maxAttempts', 'backoffBaseMs', 'backoffCapMs', 'timeoutMs', 'concurrency']);
+    const url = w.string('url');
+    if (!/^https?:\/\//.test(url)) w.fail('url', 'an http:// or https:// URL', url);
+    const secret = readSecret(w, 'secret', file, env) ?? w.fail('secretFile', 'set (or secretEnv): webhooks are always signed');
+    return {
+      name: w.string('name', `hook${i + 1}`), url, secret,
+      maxAttempts: w.number('maxAttempts', 10, { min: 1, integer: true }),
+      backoffBaseMs: w.number('backoffBaseMs', 1000, { min: 1, integer: true }),
+      backoffCapMs: w.number('backoffCapMs', 600_000, { min: 1, integer: true }),
+      timeoutMs: w.number('timeoutMs', 10_000, { min: 10, integer: true }),
+      concurrency: w.number('concurrency', 16, { min: 1, max: 256, integer: true }),
+    };
+  });
+  return {
+    dataDir,
+    keyFile: configPath(root.string('keyFile', join(dataDir, 'hub.key')), file),
+    listen: parseListen(root.object('listen'), 7443),
+    api: { host: apiNode.string('host', '127.0.0.1'), port: apiNode.number('port', 7480, { min: 0, max: 65535, integer: true }), token },
+    relays,
+    webhooks,
+    link: parseLink(root.object('link')),
+    retentionDays: root.number('retentionDays', 7, { min: 0 }),
+    log: parseLog(root.object('log'), join(dataDir, 'logs', 'hub.log')),
+  };
+}

@@ -1,0 +1,102 @@
+// The Mac daemon's config (`imessage-relay run`), validated at start. README "Configuration" lists
+// every key; this file is the source of truth for names and defaults.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { configPath } from './load.js';
+import type { ConfigNode } from './validate.js';
+
+export interface LogConfig {
+  readonly level: string;
+  readonly file: string | null;
+  readonly logContent: boolean;
+}
+
+export interface LinkConfig {
+  readonly heartbeatMs: number;
+  readonly deadAfterMs: number;
+  readonly maxFrameBytes: number;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+}
+
+export interface MacConfig {
+  readonly chatDb: string;
+  readonly dataDir: string;
+  readonly keyFile: string;
+  readonly hubUrl: string;
+  readonly hubPublicKey: string;
+  readonly health: { readonly host: string; readonly port: number };
+  readonly reader: { readonly settleMs: number; readonly ageFenceMinutes: number; readonly pollIntervalMs: number };
+  readonly link: LinkConfig & { readonly window: number; readonly batch: number };
+  readonly outbox: { readonly degradedDepth: number; readonly degradedAgeSeconds: number };
+  readonly quietMinutes: number;
+  readonly retentionDays: number;
+  readonly log: LogConfig;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function parseLog(node: ConfigNode, defaultFile: string): LogConfig {
+  node.only(['level', 'file', 'logContent']);
+  const level = node.string('level', 'info');
+  if (!LEVELS.includes(level)) node.fail('level', `one of ${LEVELS.join(', ')}`, level);
+  return { level, file: node.has('file') ? node.optionalString('file') : defaultFile, logContent: node.boolean('logContent', false) };
+}
+
+export function parseLink(node: ConfigNode, known: readonly string[] = []): LinkConfig {
+  node.only(['heartbeatMs', 'deadAfterMs', 'maxFrameBytes', 'backoffBaseMs', 'backoffCapMs', ...known]);
+  const heartbeatMs = node.number('heartbeatMs', 10_000, { min: 100, integer: true });
+  const deadAfterMs = node.number('deadAfterMs', 30_000, { min: 300, integer: true });
+  if (deadAfterMs <= heartbeatMs) node.fail('deadAfterMs', `more than heartbeatMs (${heartbeatMs})`, deadAfterMs);
+  return {
+    heartbeatMs, deadAfterMs,
+    maxFrameBytes: node.number('maxFrameBytes', 1024 * 1024, { min: 4096, max: 64 * 1024 * 1024, integer: true }),
+    backoffBaseMs: node.number('backoffBaseMs', 500, { min: 10, integer: true }),
+    backoffCapMs: node.number('backoffCapMs', 30_000, { min: 100, integer: true }),
+  };
+}
+
+export function parseListen(node: ConfigNode, defaultPort: number): { host: string; port: number } {
+  node.only(['host', 'port']);
+  return { host: node.string('host', '127.0.0.1'), port: node.number('port', defaultPort, { min: 0, max: 65535, integer: true }) };
+}
+
+/** Validates the Mac config; every error names the key and what was expected. */
+export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
+  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'quietMinutes', 'retentionDays', 'log']);
+  const dataDir = configPath(root.string('dataDir', join(homedir(), 'Library', 'Application Support', 'imessage-relay')), file);
+  const hub = root.object('hub');
+  hub.only(['url', 'publicKey']);
+  const url = hub.string('url');
+  if (!/^wss?:\/\//.test(url)) hub.fail('url', 'a ws:// or wss:// URL', url);
+  const reader = root.object('reader');
+  reader.only(['settleMs', 'ageFenceMinutes', 'pollIntervalMs']);
+  const linkNode = root.object('link');
+  const outbox = root.object('outbox');
+  outbox.only(['degradedDepth', 'degradedAgeSeconds']);
+  return {
+    chatDb: configPath(root.string('chatDb', join(homedir(), 'Library', 'Messages', 'chat.db')), file),
+    dataDir,
+    keyFile: configPath(root.string('keyFile', join(dataDir, 'relay.key')), file),
+    hubUrl: url,
+    hubPublicKey: hub.string('publicKey'),
+    health: parseListen(root.object('health'), 7481),
+    reader: {
+      settleMs: reader.number('settleMs', 500, { min: 0, max: 60_000, integer: true }),
+      ageFenceMinutes: reader.number('ageFenceMinutes', 15, { min: 0 }),
+      pollIntervalMs: reader.number('pollIntervalMs', 1000, { min: 10, integer: true }),
+    },
+    link: {
+      ...parseLink(linkNode, ['window', 'batch']),
+      window: linkNode.number('window', 2000, { min: 1, integer: true }),
+      batch: linkNode.number('batch', 200, { min: 1, integer: true }),
+    },
+    outbox: {
+      degradedDepth: outbox.number('degradedDepth', 1000, { min: 1, integer: true }),
+      degradedAgeSeconds: outbox.number('degradedAgeSeconds', 120, { min: 1 }),
+    },
+    quietMinutes: root.number('quietMinutes', 0, { min: 0 }),
+    retentionDays: root.number('retentionDays', 7, { min: 0 }),
+    log: parseLog(root.object('log'), join(dataDir, 'logs', 'relay.log')),
+  };
+}

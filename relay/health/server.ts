@@ -1,0 +1,29 @@
+// The HTTP endpoints monitoring uses: GET /health (JSON, 200 or 503) and GET /metrics (Prometheus
+// text). Both answer from in-memory state, so they stay fast whatever else the process is doing.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { httpStatus, type HealthReport } from './report.js';
+import type { Metrics } from './metrics.js';
+
+export interface HealthSources {
+  readonly report: () => HealthReport;
+  readonly metrics: Metrics;
+}
+
+/** Handles /health and /metrics; returns false for any other path. */
+export function serveHealth(req: IncomingMessage, res: ServerResponse, sources: HealthSources): boolean {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (path === '/health') {
+    const report = sources.report();
+    const body = JSON.stringify(report);
+    res.writeHead(httpStatus(report), { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  }
+  if (path === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.end(req.method === 'HEAD' ? undefined : sources.metrics.render());
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,124 @@
+// The assistant API on the hub (README "Assistant API"): send commands, their status, chats, events
+// by long-poll, dead letters; plus /health and /metrics. Bearer token on everything under /v1.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HealthSources } from '../health/server.js';
+import { serveHealth } from '../health/server.js';
+import type { HubStore } from '../store/hub-store.js';
+import type { CommandRow } from '../store/hub-commands.js';
+import type { EventFeed } from './event-feed.js';
+import { bearerMatches, HttpError, readJson, sendError, sendJson } from './http-io.js';
+
+export interface ApiDeps {
+  readonly token: string;
+  readonly store: HubStore;
+  readonly accounts: readonly string[];
+  readonly feed: EventFeed;
+  readonly health: HealthSources;
+  /** A command was created for `account`: push it to the relay if connected. */
+  readonly onCommand: (account: string) => void;
+  /** A dead letter was put back in line. */
+  readonly onRevive: (hook: string) => void;
+}
+
+const SERVICES = ['iMessage', 'SMS', 'RCS', 'any'];
+const MAX_TEXT = 100_000;
+
+function publicCommand(c: CommandRow): Record<string, unknown> {
+  return {
+    id: c.id, account: c.account, status: c.status, apple_guid: c.apple_guid, error: c.error,
+    chat_guid: c.body['chat_guid'] ?? null, handle: c.body['handle'] ?? null, service: c.body['service'] ?? null,
+    created_at: c.created_at, updated_at: c.updated_at,
+  };
+}
+
+function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) throw new HttpError(400, 'BAD_PARAMETER', `${name} must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (serveHealth(req, res, deps.health)) return;
+    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    if (!url.pathname.startsWith('/v1/')) throw new HttpError(404, 'NOT_FOUND', `no such path ${url.pathname}`);
+    if (!bearerMatches(req, deps.token)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
+    const parts = url.pathname.split('/').filter((p) => p !== '');
+    const method = req.method ?? 'GET';
+    if (parts[1] === 'messages' && parts.length === 2) {
+      if (method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use POST /v1/messages');
+      return createMessage(req, res);
+    }
+    if (parts[1] === 'messages' && parts.length === 3 && method === 'GET') {
+      const c = deps.store.commands.get(decodeURIComponent(parts[2]!));
+      if (c === null) throw new HttpError(404, 'NOT_FOUND', 'no message command with that id');
+      return sendJson(res, 200, publicCommand(c));
+    }
+    if (parts[1] === 'chats' && parts.length === 2 && method === 'GET') {
+      return sendJson(res, 200, { chats: deps.store.events.chats(intParam(url, 'limit', 500, 1, 5000)) });
+    }
+    if (parts[1] === 'events' && parts.length === 2 && method === 'GET') return listEvents(url, req, res);
+    if (parts[1] === 'dead-letters' && parts.length === 2 && method === 'GET') {
+      return sendJson(res, 200, { dead_letters: deps.store.deliveries.dead().map((d) => ({ hook: d.hook, seq: d.event_seq, id: d.event_id, account: d.account, attempts: d.attempts, last_error: d.last_error })) });
+    }
+    if (parts[1] === 'dead-letters' && parts.length === 5 && parts[4] === 'retry' && method === 'POST') {
+      const hook = decodeURIComponent(parts[2]!);
+      if (!deps.store.deliveries.revive(hook, Number(parts[3]))) throw new HttpError(404, 'NOT_FOUND', 'no such dead letter');
+      deps.onRevive(hook);
+      return sendJson(res, 202, { retrying: true });
+    }
+    throw new HttpError(404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
+  };
+
+  const createMessage = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readJson(req, 1024 * 1024);
+    const text = body['text'];
+    if (typeof text !== 'string' || text.length === 0) throw new HttpError(400, 'BAD_REQUEST', '"text" must be a non-empty string');
+    if (text.length > MAX_TEXT) throw new HttpError(400, 'BAD_REQUEST', `"text" is longer than ${MAX_TEXT} characters`);
+    const chatGuid = body['chat_guid'];
+    const handle = body['handle'];
+    if ((chatGuid === undefined) === (handle === undefined)) throw new HttpError(400, 'BAD_REQUEST', 'give exactly one of "chat_guid" (a chat from GET /v1/chats) or "handle" (with "service") for a new DM');
+    if (chatGuid !== undefined && (typeof chatGuid !== 'string' || !/^[^;]+;[-+];.+$/.test(chatGuid))) throw new HttpError(400, 'BAD_REQUEST', '"chat_guid" must look like "iMessage;-;+15551234567"');
+    if (handle !== undefined && (typeof handle !== 'string' || handle.trim() === '')) throw new HttpError(400, 'BAD_REQUEST', '"handle" must be a phone number or e-mail address');
+    const service = body['service'] ?? (handle !== undefined ? 'iMessage' : null);
+    if (service !== null && (typeof service !== 'string' || !SERVICES.includes(service))) throw new HttpError(400, 'BAD_REQUEST', `"service" must be one of ${SERVICES.join(', ')}`);
+    let account = body['account'];
+    if (account === undefined) {
+      if (deps.accounts.length !== 1) throw new HttpError(400, 'BAD_REQUEST', `"account" is required: one of ${deps.accounts.join(', ')}`);
+      account = deps.accounts[0];
+    }
+    if (typeof account !== 'string' || !deps.accounts.includes(account)) throw new HttpError(400, 'BAD_REQUEST', `"account" must be one of ${deps.accounts.join(', ')}`);
+    const key = req.headers['idempotency-key'];
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255)) throw new HttpError(400, 'BAD_REQUEST', 'Idempotency-Key must be 1 to 255 characters');
+    const { command, created } = deps.store.commands.create(account, { kind: 'send', text, chat_guid: chatGuid ?? null, handle: handle ?? null, service }, key ?? null);
+    if (created) deps.onCommand(account);
+    sendJson(res, 202, publicCommand(command), created ? {} : { 'idempotent-replayed': 'true' });
+  };
+
+  const listEvents = async (url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const after = intParam(url, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const waitS = intParam(url, 'wait', 0, 0, 60);
+    const limit = intParam(url, 'limit', 100, 1, 1000);
+    const account = url.searchParams.get('account') ?? undefined;
+    const until = Date.now() + waitS * 1000;
+    let closed = false;
+    req.on('close', () => { closed = true; });
+    for (;;) {
+      const events = deps.store.events.after(after, limit, account);
+      if (events.length > 0 || Date.now() >= until || closed) {
+        const next = events.length > 0 ? events[events.length - 1]!.seq : after;
+        return sendJson(res, 200, { events: events.map((e) => ({ seq: e.seq, id: e.id, account: e.account, event: e.event })), next });
+      }
+      await deps.feed.wait(until - Date.now());
+    }
+  };
+
+  return (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) return sendError(res, err);
+      sendError(res, new HttpError(500, 'INTERNAL', (err as Error).message));
+    });
+  };
+}

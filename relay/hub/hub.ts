@@ -1,0 +1,142 @@
+// The cloud hub (`imessage-relay hub`): the link server for many relays, the durable store, webhook
+// dispatchers and the assistant API with /health and /metrics.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import type { HubConfig } from '../config/hub-config.js';
+import { Metrics } from '../health/metrics.js';
+import { degraded, down, ok, overall, type ComponentHealth, type HealthReport } from '../health/report.js';
+import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
+import { CloseCode } from '../link/close-codes.js';
+import { parsePublicKey, readKeyFile } from '../link/keys.js';
+import { LinkServer } from '../link/server.js';
+import type { Logger } from '../logger.js';
+import { HubStore } from '../store/hub-store.js';
+import { createApiHandler } from './api.js';
+import { EventFeed } from './event-feed.js';
+import { HubRelaySession } from './relay-session.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+
+export interface HubDeps {
+  readonly config: HubConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export class Hub {
+  readonly metrics = new Metrics();
+  private readonly store: HubStore;
+  private readonly server: LinkServer;
+  private readonly sessions = new Map<string, HubRelaySession>();
+  private readonly dispatchers: WebhookDispatcher[];
+  private readonly feed = new EventFeed();
+  private api: Server | null = null;
+  private readonly startedAt: number;
+  private stopping = false;
+  private backlogCache = { at: 0, value: { pending: 0, dead: 0, oldestMs: null as number | null } };
+
+  constructor(private readonly deps: HubDeps) {
+    const { config, logger, clock } = deps;
+    this.startedAt = clock.now();
+    const keys = readKeyFile(config.keyFile);
+    const relays = new Map(config.relays.map((r, i) => [Buffer.from(parsePublicKey(r.publicKey, `relays[${i}].publicKey`)).toString('base64'), r.account]));
+    this.store = new HubStore(join(config.dataDir, 'hub.db'), () => clock.now());
+    const m = this.metrics;
+    m.counter('events_received_total', 'Events stored from relays, by kind');
+    m.counter('duplicates_dropped_total', 'Items a relay resent that the hub already had');
+    m.counter('commands_total', 'Commands, by result');
+    m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)');
+    m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result');
+    m.gauge('relays_connected', 'Relays with an open link', () => this.sessions.size);
+    m.gauge('webhook_backlog', 'Webhook deliveries waiting', () => this.backlog().pending);
+    m.gauge('webhook_dead_letters', 'Webhook deliveries parked as dead letters', () => this.backlog().dead);
+    this.dispatchers = config.webhooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock, logger, metrics: m }));
+    const hooks = config.webhooks.map((h) => h.name);
+    this.server = new LinkServer({
+      host: config.listen.host, port: config.listen.port, keys, relays, clock, logger,
+      channel: { ...DEFAULT_CHANNEL_OPTIONS, heartbeatMs: config.link.heartbeatMs, deadAfterMs: config.link.deadAfterMs, maxFrameBytes: config.link.maxFrameBytes },
+      onRefused: (reason) => m.inc('refused_connections_total', 1, { reason: reason.split(':')[0]! }),
+      onChannel: (channel, relay) => {
+        const session = new HubRelaySession({
+          channel, relay, store: this.store, hooks, logger,
+          onEvents: (events, duplicates) => {
+            for (const e of events) m.inc('events_received_total', 1, { kind: String(e.event['kind']) });
+            if (duplicates > 0) m.inc('duplicates_dropped_total', duplicates);
+            if (events.length > 0) {
+              for (const d of this.dispatchers) d.wake();
+              this.feed.notify();
+            }
+          },
+          onResults: (n) => m.inc('commands_total', n, { result: 'reported' }),
+          onClose: (s) => { if (this.sessions.get(s.account) === s) this.sessions.delete(s.account); },
+        });
+        const previous = this.sessions.get(relay.account);
+        this.sessions.set(relay.account, session);
+        previous?.close(CloseCode.Replaced, 'replaced by a newer connection from the same relay');
+        session.start();
+      },
+    });
+  }
+
+  private backlog(): { pending: number; dead: number; oldestMs: number | null } {
+    const now = this.deps.clock.now();
+    if (now - this.backlogCache.at > 1000) this.backlogCache = { at: now, value: this.store.deliveries.backlog() };
+    return this.backlogCache.value;
+  }
+
+  health(): HealthReport {
+    const now = this.deps.clock.now();
+    const accounts = this.deps.config.relays.map((r) => r.account);
+    const connected = accounts.filter((a) => this.sessions.has(a));
+    const relays: ComponentHealth = connected.length === accounts.length
+      ? ok({ connected, configured: accounts.length })
+      : degraded(`${accounts.length - connected.length} of ${accounts.length} relays not connected`, { connected, missing: accounts.filter((a) => !this.sessions.has(a)) });
+    const b = this.backlog();
+    const webhooks: ComponentHealth = this.dispatchers.length === 0 ? ok({ configured: 0 })
+      : b.dead > 0 ? degraded(`${b.dead} webhook deliveries in the dead-letter list`, { backlog: b.pending, dead_letters: b.dead })
+        : b.oldestMs !== null && b.oldestMs > 60_000 ? degraded(`webhook backlog of ${b.pending}, oldest ${Math.round(b.oldestMs / 1000)} s`, { backlog: b.pending, dead_letters: 0 })
+          : ok({ backlog: b.pending, dead_letters: 0 });
+    const components: Record<string, ComponentHealth> = { relays, webhooks };
+    if (this.stopping) components['process'] = down('shutting down');
+    return { status: overall(components), role: 'hub', checked_at: new Date(now).toISOString(), uptime_s: Math.round((now - this.startedAt) / 1000), components };
+  }
+
+  /** Starts listening; resolves with the link and API ports. */
+  async start(): Promise<{ linkPort: number; apiPort: number }> {
+    const { config, logger, clock } = this.deps;
+    const pruned = this.store.prune(config.retentionDays * 24 * 3600_000, clock.now());
+    if (pruned > 0) logger.info({ pruned }, 'pruned old hub rows');
+    const linkPort = await this.server.listen();
+    const handler = createApiHandler({
+      token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
+      health: { report: () => this.health(), metrics: this.metrics },
+      onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
+      onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),
+    });
+    this.api = createServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      this.api!.once('error', reject);
+      this.api!.listen(config.api.port, config.api.host, () => resolve());
+    });
+    const apiPort = (this.api.address() as AddressInfo).port;
+    for (const d of this.dispatchers) d.start();
+    logger.info({ link: `${config.listen.host}:${linkPort}`, api: `${config.api.host}:${apiPort}`, relays: config.relays.length, webhooks: this.dispatchers.length }, 'hub started');
+    return { linkPort, apiPort };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const d of this.dispatchers) d.stop();
+    this.feed.close();
+    await this.server.close();
+    const api = this.api;
+    if (api !== null) {
+      const closed = new Promise<void>((resolve) => api.close(() => resolve()));
+      api.closeAllConnections();
+      await closed;
+    }
+    this.store.close();
+    this.deps.logger.info('hub stopped');
+  }
+}

@@ -1,0 +1,96 @@
+// The hub's conversation with one relay: wait for its hello, welcome it with what the hub already
+// holds, store its items durably before acknowledging them, and send it its queued commands.
+import type { Logger } from '../logger.js';
+import type { SealedChannel } from '../link/channel.js';
+import { CloseCode } from '../link/close-codes.js';
+import type { LinkMessage } from '../link/codec.js';
+import { PROTOCOL_VERSION } from '../link/handshake.js';
+import type { RelayIdentity } from '../link/server.js';
+import type { HubStore } from '../store/hub-store.js';
+import type { HubEvent } from '../store/hub-events.js';
+
+export interface HubSessionDeps {
+  readonly channel: SealedChannel;
+  readonly relay: RelayIdentity;
+  readonly store: HubStore;
+  readonly hooks: readonly string[];
+  readonly logger: Logger;
+  readonly onEvents: (events: readonly HubEvent[], duplicates: number) => void;
+  readonly onResults?: (count: number) => void;
+  readonly onClose: (session: HubRelaySession) => void;
+}
+
+export class HubRelaySession {
+  private welcomed = false;
+  private cmdSent = 0;
+
+  constructor(private readonly deps: HubSessionDeps) {}
+
+  get account(): string {
+    return this.deps.relay.account;
+  }
+
+  start(): void {
+    this.deps.channel.attach({
+      message: (m) => this.onMessage(m),
+      close: (code, why) => {
+        this.deps.logger.info({ account: this.account, code, why }, 'relay disconnected');
+        this.deps.onClose(this);
+      },
+    });
+  }
+
+  close(code: number, why: string): void {
+    this.deps.channel.close(code, why);
+  }
+
+  /** Sends queued commands the relay has not been sent on this connection. */
+  sendCommands(): void {
+    if (!this.welcomed || !this.deps.channel.isOpen) return;
+    for (;;) {
+      const items = this.deps.store.commands.forRelay(this.account, this.cmdSent, 100);
+      if (items.length === 0) return;
+      this.deps.channel.send({ t: 'commands', items });
+      this.cmdSent = items[items.length - 1]!.seq;
+    }
+  }
+
+  private onMessage(m: LinkMessage): void {
+    const { channel, store, relay } = this.deps;
+    try {
+      if (!this.welcomed) {
+        if (m.t !== 'hello' || m.v !== PROTOCOL_VERSION) {
+          channel.close(CloseCode.Protocol, m.t === 'hello' ? `protocol ${m.v} not supported` : 'expected hello');
+          return;
+        }
+        const state = store.events.relay(relay.account, Buffer.from(relay.publicKey).toString('base64'), m.store);
+        this.welcomed = true;
+        this.cmdSent = m.cmd_acked;
+        channel.send({ t: 'welcome', v: PROTOCOL_VERSION, acked: state.acked, account: relay.account });
+        this.deps.logger.info({ account: relay.account, fingerprint: relay.fingerprint, acked: state.acked, agent: m.agent }, 'relay connected');
+        this.sendCommands();
+        return;
+      }
+      switch (m.t) {
+        case 'items': {
+          const result = store.events.ingest(relay.account, m.items, this.deps.hooks);
+          channel.send({ t: 'ack', seq: result.acked });
+          if (result.inserted.length > 0 || result.duplicates > 0) this.deps.onEvents(result.inserted, result.duplicates);
+          if (result.results > 0) this.deps.onResults?.(result.results);
+          return;
+        }
+        case 'cmd_ack':
+          store.commands.ack(relay.account, m.seq);
+          return;
+        case 'bye':
+          return;
+        default:
+          channel.close(CloseCode.Protocol, `unexpected ${m.t} from a relay`);
+      }
+    } catch (err) {
+      // Not stored, so not acknowledged: the relay resends after it reconnects.
+      this.deps.logger.error({ account: relay.account, err: (err as Error).message }, 'storing relay items failed');
+      channel.close(CloseCode.GoingAway, 'hub store failure');
+    }
+  }
+}

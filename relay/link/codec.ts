@@ -1,0 +1,76 @@
+// The messages that travel inside sealed frames (PROTOCOL.md §4), as JSON, with validation:
+// a peer that sends anything else is closed, never trusted.
+import { RelayError } from '../errors.js';
+import type { CommandItem, OutboxItem } from '../model/wire.js';
+
+export type { CommandItem, OutboxItem } from '../model/wire.js';
+
+export type LinkMessage =
+  | { readonly t: 'hello'; readonly v: number; readonly agent: string; readonly store: string; readonly cmd_acked: number }
+  | { readonly t: 'welcome'; readonly v: number; readonly acked: number; readonly account: string }
+  | { readonly t: 'items'; readonly items: readonly OutboxItem[] }
+  | { readonly t: 'ack'; readonly seq: number }
+  | { readonly t: 'commands'; readonly items: readonly CommandItem[] }
+  | { readonly t: 'cmd_ack'; readonly seq: number }
+  | { readonly t: 'ping'; readonly n: number }
+  | { readonly t: 'pong'; readonly n: number }
+  | { readonly t: 'bye'; readonly reason: string };
+
+const bad = (why: string): never => {
+  throw new RelayError('LINK_BAD_MESSAGE', `malformed link message: ${why}`);
+};
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeMessage(m: LinkMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(m));
+}
+
+/**
+ * Parses and checks a message.
+ * @throws RelayError LINK_BAD_MESSAGE for anything that is not one of the messages above.
+ */
+export function decodeMessage(bytes: Uint8Array): LinkMessage {
+  let m: unknown;
+  try {
+    m = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return bad('not UTF-8 JSON');
+  }
+  if (!isObj(m) || typeof m['t'] !== 'string') return bad('no type');
+  switch (m['t']) {
+    case 'hello':
+      if (!isSeq(m['v']) || typeof m['agent'] !== 'string' || typeof m['store'] !== 'string' || !isSeq(m['cmd_acked'])) bad('hello fields');
+      break;
+    case 'welcome':
+      if (!isSeq(m['v']) || !isSeq(m['acked']) || typeof m['account'] !== 'string') bad('welcome fields');
+      break;
+    case 'items':
+      if (!Array.isArray(m['items'])) bad('items is not an array');
+      for (const it of m['items'] as unknown[]) {
+        if (!isObj(it) || !isSeq(it['seq']) || (it['type'] !== 'event' && it['type'] !== 'result') || typeof it['id'] !== 'string' || !isObj(it['body'])) bad('outbox item');
+      }
+      break;
+    case 'commands':
+      if (!Array.isArray(m['items'])) bad('items is not an array');
+      for (const it of m['items'] as unknown[]) {
+        if (!isObj(it) || !isSeq(it['seq']) || typeof it['id'] !== 'string' || !isObj(it['body'])) bad('command item');
+      }
+      break;
+    case 'ack': case 'cmd_ack':
+      if (!isSeq(m['seq'])) bad(`${m['t']} seq`);
+      break;
+    case 'ping': case 'pong':
+      if (!isSeq(m['n'])) bad(`${m['t']} n`);
+      break;
+    case 'bye':
+      if (typeof m['reason'] !== 'string') bad('bye reason');
+      break;
+    default:
+      bad(`unknown type ${JSON.stringify(m['t'])}`);
+  }
+  return m as unknown as LinkMessage;
+}

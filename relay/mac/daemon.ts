@@ -1,0 +1,166 @@
+// The Mac daemon (`imessage-relay run`): chat.db reader → outbox (one transaction with the cursor)
+// → link to the hub; commands from the hub → inbox. Plus /health, /metrics and logs.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { ChatDbReader } from '../chatdb/reader.js';
+import { parseState } from '../chatdb/reader-state.js';
+import { ChatDbWatcher } from '../chatdb/watcher.js';
+import type { MacConfig } from '../config/mac-config.js';
+import { serveHealth } from '../health/server.js';
+import type { HealthReport } from '../health/report.js';
+import type { Metrics } from '../health/metrics.js';
+import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
+import { LinkClient } from '../link/client.js';
+import { parsePublicKey, readKeyFile } from '../link/keys.js';
+import { anonymiseChat, anonymiseHandle, type Logger } from '../logger.js';
+import { eventId } from '../model/event-id.js';
+import type { RelayEvent } from '../model/events.js';
+import { MacStore } from '../store/mac-store.js';
+import { macHealth } from './mac-health.js';
+import { macMetrics } from './mac-metrics.js';
+import { MacLinkSession } from './link-session.js';
+
+export const AGENT = 'imessage-relay/0.1.0';
+
+export interface MacDaemonDeps {
+  readonly config: MacConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export class MacDaemon {
+  readonly metrics: Metrics;
+  private readonly store: MacStore;
+  private readonly reader: ChatDbReader;
+  private readonly watcher: ChatDbWatcher;
+  private readonly link: LinkClient;
+  private session: MacLinkSession | null = null;
+  private http: Server | null = null;
+  private readonly startedAt: number;
+  private stopping = false;
+  private linkState = { up: false, since: 0, reason: 'not connected yet' as string | null, account: null as string | null };
+  private lastInboundAt: number | null = null;
+  private lastEventAt: number | null = null;
+  private depthCache = { at: 0, value: { count: 0, oldestAgeMs: null as number | null } };
+
+  constructor(private readonly deps: MacDaemonDeps) {
+    const { config, logger, clock } = deps;
+    this.startedAt = clock.now();
+    this.linkState.since = this.startedAt;
+    const keys = readKeyFile(config.keyFile);
+    const hubKey = parsePublicKey(config.hubPublicKey, 'hub.publicKey');
+    this.store = new MacStore(join(config.dataDir, 'relay.db'), () => clock.now());
+    this.metrics = macMetrics({
+      outboxDepth: () => this.depth().count,
+      linkUp: () => (this.linkState.up ? 1 : 0),
+      lastEventAgeSeconds: () => (this.lastEventAt === null ? -1 : Math.round((clock.now() - this.lastEventAt) / 1000)),
+    });
+    const saved = parseState(this.store.cursor('chatdb'));
+    this.reader = new ChatDbReader({
+      path: config.chatDb, clock, logger, homeDir: homedir(), state: saved, startAfter: 'end',
+      options: { settleMs: config.reader.settleMs, ageFenceMs: config.reader.ageFenceMinutes * 60_000 },
+      commit: (events, state) => this.commit(events, state),
+    });
+    this.watcher = new ChatDbWatcher({
+      path: config.chatDb, poll: () => this.reader.poll(), clock, logger,
+      options: { pollIntervalMs: config.reader.pollIntervalMs },
+      onPoll: (o) => { if (!o.ok) this.metrics.inc('chatdb_errors_total', 1, { code: o.error.code }); },
+    });
+    this.link = new LinkClient({
+      url: config.hubUrl, keys, hubPublicKey: hubKey, clock, logger,
+      channel: { ...DEFAULT_CHANNEL_OPTIONS, heartbeatMs: config.link.heartbeatMs, deadAfterMs: config.link.deadAfterMs, maxFrameBytes: config.link.maxFrameBytes },
+      backoff: { baseMs: config.link.backoffBaseMs, capMs: config.link.backoffCapMs },
+      onChannel: (channel) => {
+        this.session = new MacLinkSession({
+          channel, store: this.store, logger, agent: AGENT, options: { window: config.link.window, batch: config.link.batch },
+          onReady: (account) => {
+            this.link.connected();
+            this.linkState = { up: true, since: clock.now(), reason: null, account };
+            logger.info({ account }, 'link up');
+          },
+          onSent: (n) => this.metrics.inc('events_forwarded_total', n),
+          onAcked: (n) => { this.metrics.inc('events_acked_total', n); this.depthCache.at = 0; },
+          onCommands: (n) => this.metrics.inc('commands_total', n, { result: 'received' }),
+        });
+        this.session.start();
+      },
+      onDown: (code, why) => {
+        if (this.linkState.up) this.metrics.inc('reconnects_total');
+        this.linkState = { up: false, since: this.linkState.up ? clock.now() : this.linkState.since, reason: `${why} (${code})`, account: null };
+        this.session = null;
+      },
+    });
+  }
+
+  private commit(events: readonly RelayEvent[], state: object): void {
+    this.store.enqueueWithCursor(events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> })), 'chatdb', JSON.stringify(state));
+    const now = this.deps.clock.now();
+    for (const e of events) {
+      this.metrics.inc('events_read_total', 1, { kind: e.kind });
+      if ((e.kind === 'message' || e.kind === 'from_me') && e.decode_error !== null) this.metrics.inc('decode_errors_total');
+      if (e.kind === 'message') this.lastInboundAt = now;
+      this.deps.logger.debug({ id: eventId(e), kind: e.kind, chat: anonymiseChat(e.chat?.guid ?? null), sender: anonymiseHandle(e.sender), backlog: e.backlog }, 'event read');
+    }
+    if (events.length > 0) {
+      this.lastEventAt = now;
+      this.depthCache.at = 0;
+      this.session?.pump();
+    }
+  }
+
+  private depth(): { count: number; oldestAgeMs: number | null } {
+    const now = this.deps.clock.now();
+    if (now - this.depthCache.at > 1000) this.depthCache = { at: now, value: this.store.depth() };
+    return this.depthCache.value;
+  }
+
+  health(): HealthReport {
+    const { config, clock } = this.deps;
+    return macHealth({
+      now: clock.now(), startedAt: this.startedAt, stopping: this.stopping, reader: this.reader.status(),
+      link: this.linkState, outbox: this.depth(), lastInboundAt: this.lastInboundAt,
+      limits: { degradedDepth: config.outbox.degradedDepth, degradedAgeSeconds: config.outbox.degradedAgeSeconds, quietMinutes: config.quietMinutes },
+    });
+  }
+
+  /** Starts everything; resolves with the health port once listening. */
+  async start(): Promise<number> {
+    const { config, logger } = this.deps;
+    const pruned = this.store.prune(config.retentionDays * 24 * 3600_000);
+    if (pruned > 0) logger.info({ pruned }, 'pruned acknowledged outbox rows');
+    this.http = createServer((req, res) => {
+      if (!serveHealth(req, res, { report: () => this.health(), metrics: this.metrics })) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'only /health and /metrics here' } }));
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.http!.once('error', reject);
+      this.http!.listen(config.health.port, config.health.host, () => resolve());
+    });
+    const port = (this.http.address() as AddressInfo).port;
+    this.watcher.start();
+    this.link.start();
+    logger.info({ chatDb: config.chatDb, hub: config.hubUrl, health: `${config.health.host}:${port}`, cursor: this.reader.cursor()?.rowid ?? null }, 'relay started');
+    return port;
+  }
+
+  /** Stops taking work, closes the link cleanly and the stores. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.watcher.stop();
+    this.reader.close();
+    this.link.stop();
+    const http = this.http;
+    if (http !== null) {
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await closed;
+    }
+    this.store.close();
+    this.deps.logger.info('relay stopped');
+  }
+}

@@ -1,0 +1,102 @@
+// The Mac's conversation with the hub over one sealed channel: say hello, resend everything the
+// hub has not acknowledged (in order, within a window), store commands in the inbox and ack them.
+import type { Logger } from '../logger.js';
+import type { SealedChannel } from '../link/channel.js';
+import { CloseCode } from '../link/close-codes.js';
+import type { LinkMessage } from '../link/codec.js';
+import { PROTOCOL_VERSION } from '../link/handshake.js';
+import type { MacStore } from '../store/mac-store.js';
+
+export interface MacSessionOptions {
+  /** At most this many items sent and not yet acknowledged (default 2000). */
+  readonly window: number;
+  /** Items per frame (default 200). */
+  readonly batch: number;
+}
+
+export interface MacSessionDeps {
+  readonly channel: SealedChannel;
+  readonly store: MacStore;
+  readonly logger: Logger;
+  readonly agent: string;
+  readonly options: MacSessionOptions;
+  /** The hub welcomed us: the link is up. */
+  readonly onReady: (account: string) => void;
+  readonly onAcked?: (count: number) => void;
+  readonly onSent?: (count: number) => void;
+  readonly onCommands?: (stored: number) => void;
+}
+
+export class MacLinkSession {
+  private ready = false;
+  private sentUpTo = 0;
+  private acked = 0;
+
+  constructor(private readonly deps: MacSessionDeps) {}
+
+  start(): void {
+    const { channel, store } = this.deps;
+    channel.attach({ message: (m) => this.onMessage(m), close: () => { this.ready = false; } });
+    channel.send({ t: 'hello', v: PROTOCOL_VERSION, agent: this.deps.agent, store: store.storeId(), cmd_acked: Number(store.cursor('hub_cmd_seq') ?? 0) });
+  }
+
+  get isReady(): boolean {
+    return this.ready && this.deps.channel.isOpen;
+  }
+
+  /** New items are in the outbox: send what the window allows. */
+  pump(): void {
+    if (!this.isReady) return;
+    const { window, batch } = this.deps.options;
+    while (this.sentUpTo - this.acked < window && this.deps.channel.buffered < 8 * 1024 * 1024) {
+      const items = this.deps.store.pending(this.sentUpTo, Math.min(batch, window - (this.sentUpTo - this.acked)));
+      if (items.length === 0) return;
+      this.deps.channel.send({ t: 'items', items });
+      this.sentUpTo = items[items.length - 1]!.seq;
+      this.deps.onSent?.(items.length);
+    }
+  }
+
+  private onMessage(m: LinkMessage): void {
+    try {
+      switch (m.t) {
+        case 'welcome': {
+          // Everything after what the hub holds is resent, in order, from here.
+          this.acked = m.acked;
+          this.sentUpTo = m.acked;
+          this.deps.store.ack(m.acked);
+          this.ready = true;
+          this.deps.onReady(m.account);
+          this.pump();
+          return;
+        }
+        case 'ack': {
+          if (!this.ready) break;
+          const newly = Math.max(0, m.seq - this.acked);
+          this.acked = Math.max(this.acked, m.seq);
+          this.deps.store.ack(m.seq);
+          this.deps.onAcked?.(newly);
+          this.pump();
+          return;
+        }
+        case 'commands': {
+          if (!this.ready) break;
+          const { stored, lastSeq } = this.deps.store.receiveCommands(m.items);
+          this.deps.channel.send({ t: 'cmd_ack', seq: lastSeq });
+          this.deps.onCommands?.(stored);
+          return;
+        }
+        case 'bye':
+          this.deps.logger.info({ reason: m.reason }, 'hub said goodbye');
+          return;
+        default:
+          break;
+      }
+      this.deps.channel.close(CloseCode.Protocol, `unexpected ${m.t} from the hub`);
+    } catch (err) {
+      // A store failure (disk full): drop the link; everything unacknowledged is resent later.
+      this.deps.logger.error({ err: (err as Error).message }, 'link session failed; reconnecting');
+      this.deps.channel.close(CloseCode.GoingAway, 'relay store failure');
+    }
+  }
+}

@@ -1,0 +1,17 @@
+// The Mac daemon's Prometheus metrics (README "Metrics" lists them).
+import { Metrics } from '../health/metrics.js';
+
+export function macMetrics(gauges: { outboxDepth: () => number; linkUp: () => number; lastEventAgeSeconds: () => number }): Metrics {
+  const m = new Metrics();
+  m.counter('events_read_total', 'Events read from chat.db, by kind');
+  m.counter('events_forwarded_total', 'Outbox items sent to the hub (resends included)');
+  m.counter('events_acked_total', 'Outbox items the hub acknowledged as stored');
+  m.counter('decode_errors_total', 'Message bodies that could not be decoded');
+  m.counter('commands_total', 'Commands received from the hub, by result');
+  m.counter('reconnects_total', 'Times the link to the hub went down');
+  m.counter('chatdb_errors_total', 'Failed chat.db polls, by code');
+  m.gauge('outbox_depth', 'Outbox items not yet acknowledged by the hub', gauges.outboxDepth);
+  m.gauge('link_up', '1 when the link to the hub is up', gauges.linkUp);
+  m.gauge('last_event_age_seconds', 'Seconds since the last event was read from chat.db (-1: none yet)', gauges.lastEventAgeSeconds);
+  return m;
+}

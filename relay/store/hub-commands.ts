@@ -1,0 +1,94 @@
+// Commands on the hub: created by the API (an Idempotency-Key returns the same command), sent to
+// their relay in order until acknowledged, and moved along by the results the relay reports.
+import { randomUUID } from 'node:crypto';
+import type { CommandItem } from '../model/wire.js';
+import type { Db } from './database.js';
+import type { Tx } from './hub-store.js';
+
+/** Public states of a send command, in the order they normally happen. */
+export const COMMAND_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'unknown'] as const;
+export type CommandStatus = (typeof COMMAND_STATES)[number];
+const RANK: Record<string, number> = { queued: 0, received: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 5, unknown: 5 };
+
+export interface CommandRow {
+  readonly id: string;
+  readonly seq: number;
+  readonly account: string;
+  readonly body: Record<string, unknown>;
+  readonly status: CommandStatus;
+  readonly apple_guid: string | null;
+  readonly error: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+type Raw = { id: string; seq: number; account: string; body: string; status: CommandStatus; apple_guid: string | null; error: string | null; created_at: number; updated_at: number };
+const toRow = (r: Raw): CommandRow => ({
+  ...r, body: JSON.parse(r.body) as Record<string, unknown>,
+  created_at: new Date(r.created_at).toISOString(), updated_at: new Date(r.updated_at).toISOString(),
+});
+
+export class HubCommands {
+  private readonly s;
+
+  constructor(db: Db, private readonly tx: Tx, private readonly now: () => number) {
+    this.s = {
+      byKey: db.prepare('SELECT * FROM commands WHERE account = ? AND idempotency_key = ?'),
+      byId: db.prepare('SELECT * FROM commands WHERE id = ?'),
+      insert: db.prepare(`INSERT INTO commands (id, account, idempotency_key, body, status, created_at, updated_at)
+        VALUES (?, ?, ?, ?, 'queued', ?, ?)`),
+      forRelay: db.prepare("SELECT seq, id, body FROM commands WHERE account = ? AND seq > ? AND status = 'queued' ORDER BY seq LIMIT ?"),
+      setAcked: db.prepare('UPDATE relays SET cmd_acked = MAX(cmd_acked, ?) WHERE account = ?'),
+      result: db.prepare('INSERT OR IGNORE INTO command_results (item_id, command_id, status, body, received_at) VALUES (?, ?, ?, ?, ?)'),
+      update: db.prepare('UPDATE commands SET status = ?, apple_guid = COALESCE(?, apple_guid), error = COALESCE(?, error), updated_at = ? WHERE id = ?'),
+      pending: db.prepare("SELECT COUNT(*) FROM commands WHERE status IN ('queued', 'sending')").pluck(),
+    };
+  }
+
+  /** Creates a command, or returns the one created earlier with the same idempotency key. */
+  create(account: string, body: Record<string, unknown>, idempotencyKey: string | null): { command: CommandRow; created: boolean } {
+    return this.tx(() => {
+      if (idempotencyKey !== null) {
+        const found = this.s.byKey.get(account, idempotencyKey) as Raw | undefined;
+        if (found !== undefined) return { command: toRow(found), created: false };
+      }
+      const id = randomUUID();
+      const now = this.now();
+      this.s.insert.run(id, account, idempotencyKey, JSON.stringify(body), now, now);
+      return { command: toRow(this.s.byId.get(id) as Raw), created: true };
+    });
+  }
+
+  get(id: string): CommandRow | null {
+    const r = this.s.byId.get(id) as Raw | undefined;
+    return r === undefined ? null : toRow(r);
+  }
+
+  /** Queued commands for a relay after `afterSeq`, in order. */
+  forRelay(account: string, afterSeq: number, limit: number): CommandItem[] {
+    return (this.s.forRelay.all(account, afterSeq, limit) as Array<{ seq: number; id: string; body: string }>)
+      .map((r) => ({ seq: r.seq, id: r.id, body: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  ack(account: string, seq: number): void {
+    this.tx(() => this.s.setAcked.run(seq, account));
+  }
+
+  /** Applies a result reported by a relay (inside the ingest transaction). States only move forward. */
+  applyResult(itemId: string, body: Record<string, unknown>, now: number): boolean {
+    const commandId = String(body['command_id'] ?? '');
+    const status = String(body['status'] ?? '');
+    if (this.s.result.run(itemId, commandId, status, JSON.stringify(body), now).changes === 0) return false;
+    const current = this.s.byId.get(commandId) as Raw | undefined;
+    if (current === undefined || !(status in RANK)) return true;
+    if ((RANK[status] ?? 0) < (RANK[current.status] ?? 0)) return true;
+    const publicStatus = status === 'received' ? 'queued' : status;
+    this.s.update.run(publicStatus, (body['apple_guid'] as string | null) ?? null, (body['error'] as string | null) ?? null, now, commandId);
+    return true;
+  }
+
+  /** Commands not finished yet (for health). */
+  pendingCount(): number {
+    return Number(this.s.pending.get());
+  }
+}

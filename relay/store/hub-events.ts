@@ -1,0 +1,128 @@
+// Events on the hub: ingesting a relay's outbox items exactly once (unique per relay by event id,
+// acknowledged only once committed with synchronous=FULL), the chats they reveal, reading them back.
+import type { Db } from './database.js';
+import type { HubCommands } from './hub-commands.js';
+import type { HubDeliveries } from './hub-deliveries.js';
+import type { Tx } from './hub-store.js';
+import type { OutboxItem } from '../model/wire.js';
+
+export interface HubEvent {
+  readonly seq: number;
+  readonly account: string;
+  readonly id: string;
+  readonly event: Record<string, unknown>;
+}
+
+export interface IngestResult {
+  /** Highest outbox seq now durable for this relay (what to ack). */
+  readonly acked: number;
+  readonly inserted: readonly HubEvent[];
+  readonly duplicates: number;
+  readonly results: number;
+}
+
+export interface ChatRow {
+  readonly account: string;
+  readonly guid: string;
+  readonly identifier: string | null;
+  readonly name: string | null;
+  readonly is_group: boolean;
+  readonly participants: readonly string[];
+  readonly service: string | null;
+  readonly last_event_at: string | null;
+}
+
+export class HubEvents {
+  private readonly s;
+
+  constructor(db: Db, private readonly tx: Tx, private readonly now: () => number,
+    private readonly deliveries: HubDeliveries, private readonly commands: HubCommands) {
+    this.s = {
+      relay: db.prepare('SELECT acked_seq AS acked, cmd_acked AS cmdAcked FROM relays WHERE account = ?'),
+      upsertRelay: db.prepare(`INSERT INTO relays (account, public_key, store_id, last_seen_at) VALUES (@account, @key, @store, @now)
+        ON CONFLICT(account) DO UPDATE SET public_key = excluded.public_key, last_seen_at = excluded.last_seen_at,
+          acked_seq = CASE WHEN relays.store_id IS excluded.store_id THEN relays.acked_seq ELSE 0 END,
+          store_id = excluded.store_id`),
+      setAcked: db.prepare('UPDATE relays SET acked_seq = ?, last_seen_at = ? WHERE account = ?'),
+      insert: db.prepare(`INSERT OR IGNORE INTO events (account, event_id, kind, guid, chat_guid, body, received_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      chat: db.prepare(`INSERT INTO chats (account, guid, identifier, name, is_group, participants, service, last_event_at, last_seq)
+        VALUES (@account, @guid, @identifier, @name, @isGroup, @participants, @service, @at, @seq)
+        ON CONFLICT(account, guid) DO UPDATE SET identifier = excluded.identifier, name = excluded.name, is_group = excluded.is_group,
+          participants = excluded.participants, service = COALESCE(excluded.service, chats.service),
+          last_event_at = excluded.last_event_at, last_seq = excluded.last_seq`),
+      after: db.prepare('SELECT seq, account, event_id AS id, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      afterFor: db.prepare('SELECT seq, account, event_id AS id, body FROM events WHERE seq > ? AND account = ? ORDER BY seq LIMIT ?'),
+      chats: db.prepare('SELECT * FROM chats ORDER BY last_seq DESC LIMIT ?'),
+      count: db.prepare('SELECT COUNT(*) FROM events WHERE account = ?').pluck(),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck(),
+    };
+  }
+
+  /**
+   * Registers a relay (on connect) and returns what the hub already has from it. A relay whose store
+   * was recreated (new store id) starts its outbox seq again from 0; event ids still drop duplicates.
+   */
+  relay(account: string, publicKey: string, storeId: string): { acked: number; cmdAcked: number } {
+    this.tx(() => this.s.upsertRelay.run({ account, key: publicKey, store: storeId, now: this.now() }));
+    return this.s.relay.get(account) as { acked: number; cmdAcked: number };
+  }
+
+  /**
+   * Stores a relay's outbox items in one transaction: events once each (by event id), command results,
+   * webhook deliveries for each new event, the relay's acked seq. Items at or below it are skipped.
+   */
+  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[]): IngestResult {
+    const now = this.now();
+    return this.tx(() => {
+      const state = this.s.relay.get(account) as { acked: number } | undefined;
+      let acked = state?.acked ?? 0;
+      const inserted: HubEvent[] = [];
+      let duplicates = 0;
+      let results = 0;
+      for (const it of items) {
+        if (it.seq <= acked) { duplicates++; continue; }
+        acked = it.seq;
+        if (it.type === 'result') {
+          results += this.commands.applyResult(it.id, it.body, now) ? 1 : 0;
+          continue;
+        }
+        const e = it.body;
+        const chat = (e['chat'] ?? null) as { guid: string; identifier: string | null; name: string | null; is_group: boolean; participants: string[] } | null;
+        const run = this.s.insert.run(account, it.id, String(e['kind']), (e['guid'] as string | undefined) ?? null, chat?.guid ?? null, JSON.stringify(e), now);
+        if (run.changes === 0) { duplicates++; continue; }
+        const seq = Number(run.lastInsertRowid);
+        inserted.push({ seq, account, id: it.id, event: e });
+        if (chat !== null) {
+          this.s.chat.run({ account, guid: chat.guid, identifier: chat.identifier, name: chat.name, isGroup: chat.is_group ? 1 : 0,
+            participants: JSON.stringify(chat.participants), service: (e['service'] as string | null) ?? null, at: (e['date'] as string | null) ?? null, seq });
+        }
+        for (const hook of hooks) this.deliveries.add(hook, seq, chat?.guid ?? `${account}:none`, now);
+      }
+      this.s.setAcked.run(acked, now, account);
+      return { acked, inserted, duplicates, results };
+    });
+  }
+
+  after(seq: number, limit: number, account?: string): HubEvent[] {
+    const rows = (account === undefined ? this.s.after.all(seq, limit) : this.s.afterFor.all(seq, account, limit)) as
+      Array<{ seq: number; account: string; id: string; body: string }>;
+    return rows.map((r) => ({ seq: r.seq, account: r.account, id: r.id, event: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  maxSeq(): number {
+    return Number(this.s.maxSeq.get());
+  }
+
+  count(account: string): number {
+    return Number(this.s.count.get(account));
+  }
+
+  chats(limit = 500): ChatRow[] {
+    return (this.s.chats.all(limit) as Array<Record<string, unknown>>).map((r) => ({
+      account: r['account'] as string, guid: r['guid'] as string, identifier: r['identifier'] as string | null,
+      name: r['name'] as string | null, is_group: r['is_group'] === 1, participants: JSON.parse(r['participants'] as string) as string[],
+      service: r['service'] as string | null, last_event_at: r['last_event_at'] as string | null,
+    }));
+  }
+}

@@ -1,0 +1,63 @@
+// The hub's store: one SQLite file holding the relays, their events (unique per relay by event id),
+// the chats seen, commands and their results, and webhook deliveries.
+import { openStore, storeWriteError, type Db } from './database.js';
+import { HubCommands } from './hub-commands.js';
+import { HubDeliveries } from './hub-deliveries.js';
+import { HubEvents } from './hub-events.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
+     cmd_acked INTEGER NOT NULL DEFAULT 0, store_id TEXT, last_seen_at INTEGER);
+   CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, event_id TEXT NOT NULL, kind TEXT NOT NULL,
+     guid TEXT, chat_guid TEXT, body TEXT NOT NULL, received_at INTEGER NOT NULL, UNIQUE(account, event_id));
+   CREATE INDEX events_received ON events(received_at);
+   CREATE TABLE chats (account TEXT NOT NULL, guid TEXT NOT NULL, identifier TEXT, name TEXT, is_group INTEGER NOT NULL,
+     participants TEXT NOT NULL, service TEXT, last_event_at TEXT, last_seq INTEGER NOT NULL, PRIMARY KEY (account, guid));
+   CREATE TABLE commands (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, account TEXT NOT NULL,
+     idempotency_key TEXT, body TEXT NOT NULL, status TEXT NOT NULL, apple_guid TEXT, error TEXT,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE(account, idempotency_key));
+   CREATE TABLE command_results (item_id TEXT PRIMARY KEY, command_id TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL,
+     received_at INTEGER NOT NULL);
+   CREATE TABLE deliveries (hook TEXT NOT NULL, event_seq INTEGER NOT NULL, lane TEXT NOT NULL, state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,
+     PRIMARY KEY (hook, event_seq));
+   CREATE INDEX deliveries_state ON deliveries(hook, state, event_seq);`,
+];
+
+/** A store transaction runner that turns write failures into coded errors. */
+export type Tx = <T>(fn: () => T) => T;
+
+export class HubStore {
+  readonly events: HubEvents;
+  readonly commands: HubCommands;
+  readonly deliveries: HubDeliveries;
+  private readonly db: Db;
+
+  constructor(private readonly path: string, now: () => number) {
+    this.db = openStore(path, MIGRATIONS);
+    const tx: Tx = (fn) => {
+      try {
+        return this.db.transaction(fn)();
+      } catch (err) {
+        throw storeWriteError(err, this.path);
+      }
+    };
+    this.deliveries = new HubDeliveries(this.db, tx, now);
+    this.commands = new HubCommands(this.db, tx, now);
+    this.events = new HubEvents(this.db, tx, now, this.deliveries, this.commands);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Deletes events, delivered webhooks and finished commands older than `olderThanMs`. */
+  prune(olderThanMs: number, now: number): number {
+    const cutoff = now - olderThanMs;
+    return this.db.transaction(() =>
+      this.db.prepare("DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?").run(cutoff).changes
+      + this.db.prepare(`DELETE FROM events WHERE received_at < ? AND NOT EXISTS
+          (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state != 'delivered')`).run(cutoff).changes
+      + this.db.prepare(`DELETE FROM command_results WHERE received_at < ?`).run(cutoff).changes)();
+  }
+}

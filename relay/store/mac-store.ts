@@ -1,0 +1,149 @@
+// The Mac's store: the outbox (items waiting for the hub's ack), the inbox (commands from the hub,
+// unique by id, with their state) and cursors (the chat.db reader state, the hub's command seq).
+import { randomUUID } from 'node:crypto';
+import type { CommandItem, OutboxItem } from '../model/wire.js';
+import { openStore, storeWriteError, type Db } from './database.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, item_id TEXT NOT NULL UNIQUE,
+     body TEXT NOT NULL, created_at INTEGER NOT NULL, acked_at INTEGER);
+   CREATE INDEX outbox_acked ON outbox(acked_at);
+   CREATE TABLE inbox (seq INTEGER PRIMARY KEY, command_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, state TEXT NOT NULL,
+     received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, apple_guid TEXT, error TEXT);
+   CREATE INDEX inbox_state ON inbox(state);
+   CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+];
+
+export interface NewOutboxItem {
+  readonly type: 'event' | 'result';
+  readonly id: string;
+  readonly body: Record<string, unknown>;
+}
+
+export interface InboxRow {
+  readonly seq: number;
+  readonly commandId: string;
+  readonly body: Record<string, unknown>;
+  readonly state: string;
+}
+
+export class MacStore {
+  private readonly db: Db;
+  private readonly stmts;
+
+  constructor(private readonly path: string, private readonly now: () => number) {
+    this.db = openStore(path, MIGRATIONS);
+    const db = this.db;
+    this.stmts = {
+      enqueue: db.prepare('INSERT OR IGNORE INTO outbox (type, item_id, body, created_at) VALUES (?, ?, ?, ?)'),
+      setCursor: db.prepare('INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
+      getCursor: db.prepare('SELECT value FROM cursors WHERE name = ?').pluck(),
+      pending: db.prepare('SELECT seq, type, item_id AS id, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      ack: db.prepare('UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL'),
+      depth: db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE acked_at IS NULL'),
+      ackedSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE acked_at IS NOT NULL').pluck(),
+      insertCommand: db.prepare('INSERT OR IGNORE INTO inbox (seq, command_id, body, state, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      commandsIn: db.prepare('SELECT seq, command_id AS commandId, body, state FROM inbox WHERE state = ? ORDER BY seq'),
+      setCommandState: db.prepare('UPDATE inbox SET state = ?, updated_at = ?, apple_guid = COALESCE(?, apple_guid), error = ? WHERE command_id = ?'),
+      pruneOutbox: db.prepare('DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?'),
+      pruneInbox: db.prepare("DELETE FROM inbox WHERE state IN ('sent', 'delivered', 'read', 'failed', 'unknown') AND updated_at < ?"),
+    };
+  }
+
+  /** A random id made when this store was created: tells the hub when the Mac's outbox starts over. */
+  storeId(): string {
+    const existing = this.cursor('store_id');
+    if (existing !== null) return existing;
+    const id = randomUUID();
+    this.write(() => this.stmts.setCursor.run('store_id', id, this.now()));
+    return id;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      throw storeWriteError(err, this.path);
+    }
+  }
+
+  /** Enqueues items and moves a cursor in one transaction (the chat.db reader's commit). */
+  enqueueWithCursor(items: readonly NewOutboxItem[], cursorName: string, cursorValue: string): void {
+    const now = this.now();
+    this.write(() => {
+      for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now);
+      this.stmts.setCursor.run(cursorName, cursorValue, now);
+    });
+  }
+
+  enqueue(items: readonly NewOutboxItem[]): void {
+    const now = this.now();
+    this.write(() => { for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now); });
+  }
+
+  cursor(name: string): string | null {
+    return (this.stmts.getCursor.get(name) as string | undefined) ?? null;
+  }
+
+  /** Items after `afterSeq` in order, at most `limit`. */
+  pending(afterSeq: number, limit: number): OutboxItem[] {
+    return (this.stmts.pending.all(afterSeq, limit) as Array<{ seq: number; type: 'event' | 'result'; id: string; body: string }>)
+      .map((r) => ({ seq: r.seq, type: r.type, id: r.id, body: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  /** The hub has everything up to `seq` durably. */
+  ack(seq: number): void {
+    const now = this.now();
+    this.write(() => this.stmts.ack.run(now, seq));
+  }
+
+  ackedSeq(): number {
+    return Number(this.stmts.ackedSeq.get());
+  }
+
+  /** Unacked items and the age of the oldest (ms), for health. */
+  depth(): { count: number; oldestAgeMs: number | null } {
+    const r = this.stmts.depth.get() as { n: number; oldest: number | null };
+    return { count: r.n, oldestAgeMs: r.oldest === null ? null : Math.max(0, this.now() - r.oldest) };
+  }
+
+  /** Stores commands (a command id seen twice is kept once) and the hub's command seq. */
+  receiveCommands(items: readonly CommandItem[]): { stored: number; lastSeq: number } {
+    const now = this.now();
+    let stored = 0;
+    let lastSeq = Number(this.cursor('hub_cmd_seq') ?? 0);
+    this.write(() => {
+      for (const c of items) {
+        if (c.seq <= lastSeq) continue;
+        stored += this.stmts.insertCommand.run(c.seq, c.id, JSON.stringify(c.body), 'received', now, now).changes;
+        lastSeq = c.seq;
+      }
+      this.stmts.setCursor.run('hub_cmd_seq', String(lastSeq), now);
+    });
+    return { stored, lastSeq };
+  }
+
+  commandsInState(state: string): InboxRow[] {
+    return (this.stmts.commandsIn.all(state) as Array<{ seq: number; commandId: string; body: string; state: string }>)
+      .map((r) => ({ ...r, body: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  /** Sets a command's state and enqueues its result for the hub, in one transaction. */
+  setCommandState(commandId: string, state: string, detail: { appleGuid?: string | null; error?: string | null } = {}): void {
+    const now = this.now();
+    this.write(() => {
+      this.stmts.setCommandState.run(state, now, detail.appleGuid ?? null, detail.error ?? null, commandId);
+      this.stmts.enqueue.run('result', `${commandId}:${state}`, JSON.stringify({ command_id: commandId, status: state, apple_guid: detail.appleGuid ?? null, error: detail.error ?? null, at: new Date(now).toISOString() }), now);
+    });
+  }
+
+  /** Deletes acknowledged items and finished commands older than `olderThanMs`. Returns rows deleted. */
+  prune(olderThanMs: number): number {
+    const cutoff = this.now() - olderThanMs;
+    return this.write(() => this.stmts.pruneOutbox.run(cutoff).changes + this.stmts.pruneInbox.run(cutoff).changes);
+  }
+}
