@@ -1,0 +1,72 @@
+// Real child processes for end-to-end tests: the CLI under tsx, its JSON log lines collected,
+// waits on what it logs, and kill -9.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../relay/cli.ts', import.meta.url));
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [k: string]: unknown;
+}
+
+/** One run of `imessage-relay <args>` in a child process. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[] = [];
+  stdout = '';
+  stderr = '';
+  private partial = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+      const parts = (this.partial + d.toString()).split('\n');
+      this.partial = parts.pop() ?? '';
+      for (const p of parts) {
+        try { this.lines.push(JSON.parse(p) as LogLine); } catch { /* not a log line */ }
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Resolves with the first log line whose msg matches (already seen or yet to come). */
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<LogLine> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.lines.find((l) => pattern.test(l.msg));
+      if (hit !== undefined) return hit;
+      if (this.child.exitCode !== null || Date.now() > until) {
+        throw new Error(`no log line matching ${pattern} (exit ${this.child.exitCode}); stderr: ${this.stderr.slice(-2000)}; stdout tail: ${this.stdout.slice(-1500)}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  kill9(): Promise<unknown> {
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}

@@ -1,0 +1,107 @@
+// A complete relay + hub set-up on loopback for end-to-end tests: keys, configs, a chat.db with a
+// Messages-like writer, a webhook receiver; the daemon and hub run as real child processes.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeNewKeyFile } from '../../relay/link/keys.js';
+import type { MessagesDb } from '../../relay/simulator/messages-db.js';
+import { makeMessagesDb, tempDir } from './chatdb-env.js';
+import { CliProcess, freePort } from './processes.js';
+import { WebhookReceiver } from './webhook-receiver.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+export const SECRET = 'webhook-secret-0123456789';
+
+export interface RelayEnvOptions {
+  readonly hubExtra?: Record<string, unknown>;
+  readonly macExtra?: Record<string, unknown>;
+  readonly webhook?: Record<string, unknown> | false;
+  /** Port the Mac dials instead of the hub's (a proxy in between). */
+  readonly dialPort?: number;
+}
+
+export class RelayEnv {
+  readonly dir: string;
+  readonly cleanup: () => void;
+  readonly writer: MessagesDb;
+  readonly receiver = new WebhookReceiver(SECRET);
+  hubPort = 0;
+  apiPort = 0;
+  healthPort = 0;
+  hubConfig = '';
+  macConfig = '';
+  hub: CliProcess | null = null;
+  mac: CliProcess | null = null;
+
+  constructor() {
+    const t = tempDir('imr-e2e-');
+    this.dir = t.dir;
+    this.cleanup = t.cleanup;
+    this.writer = makeMessagesDb(this.dir, 'minimal');
+  }
+
+  async prepare(opts: RelayEnvOptions = {}): Promise<void> {
+    const d = this.dir;
+    const hubKey = writeNewKeyFile(join(d, 'keys', 'hub.key'));
+    const relayKey = writeNewKeyFile(join(d, 'keys', 'relay.key'));
+    writeFileSync(join(d, 'keys', 'token'), TOKEN, { mode: 0o600 });
+    writeFileSync(join(d, 'keys', 'whsecret'), SECRET, { mode: 0o600 });
+    chmodSync(join(d, 'keys', 'token'), 0o600);
+    this.hubPort = await freePort();
+    this.apiPort = await freePort();
+    this.healthPort = await freePort();
+    const hookPort = opts.webhook === false ? 0 : await this.receiver.start();
+    const b64 = (k: Uint8Array): string => Buffer.from(k).toString('base64');
+    this.hubConfig = join(d, 'hub.json');
+    this.macConfig = join(d, 'mac.json');
+    mkdirSync(join(d, 'hub'), { recursive: true });
+    writeFileSync(this.hubConfig, JSON.stringify({
+      dataDir: join(d, 'hub'), keyFile: join(d, 'keys', 'hub.key'),
+      listen: { port: this.hubPort }, api: { port: this.apiPort, tokenFile: join(d, 'keys', 'token') },
+      relays: [{ account: 'alice', publicKey: b64(relayKey.publicKey) }],
+      webhooks: opts.webhook === false ? [] : [{ name: 'main', url: `http://127.0.0.1:${hookPort}/hook`, secretFile: join(d, 'keys', 'whsecret'), backoffBaseMs: 100, backoffCapMs: 1000, ...opts.webhook }],
+      link: { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 50, backoffCapMs: 500 },
+      log: { level: 'info', file: join(d, 'hub', 'logs', 'hub.log') },
+      ...opts.hubExtra,
+    }));
+    writeFileSync(this.macConfig, JSON.stringify({
+      chatDb: this.writer.path, dataDir: join(d, 'mac'), keyFile: join(d, 'keys', 'relay.key'),
+      hub: { url: `ws://127.0.0.1:${opts.dialPort ?? this.hubPort}`, publicKey: b64(hubKey.publicKey) },
+      health: { port: this.healthPort }, reader: { settleMs: 100, pollIntervalMs: 200 },
+      link: { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 50, backoffCapMs: 500 },
+      log: { level: 'info', file: join(d, 'mac', 'logs', 'relay.log') },
+      ...opts.macExtra,
+    }));
+  }
+
+  async startHub(): Promise<CliProcess> {
+    this.hub = new CliProcess(['hub', '--config', this.hubConfig]);
+    await this.hub.waitForLog(/^hub started$/);
+    return this.hub;
+  }
+
+  async startMac(): Promise<CliProcess> {
+    this.mac = new CliProcess(['run', '--config', this.macConfig]);
+    await this.mac.waitForLog(/^relay started$/);
+    return this.mac;
+  }
+
+  api(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`http://127.0.0.1:${this.apiPort}${path}`, {
+      ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+    });
+  }
+
+  health(): Promise<{ status: number; body: { status: string; components: Record<string, { state: string; reason: string | null }> } }> {
+    return fetch(`http://127.0.0.1:${this.healthPort}/health`).then(async (r) => ({ status: r.status, body: await r.json() as never }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.mac?.stop(), this.hub?.stop()]);
+    await this.receiver.stop();
+    this.writer.close();
+    this.cleanup();
+  }
+}
+
+export const DM = 'iMessage;-;+15555550123';
+export const ALICE = '+15555550123';

@@ -1,0 +1,58 @@
+// A webhook receiver for tests: records every POST, checks its signature, and can be told to fail.
+import { createServer, type Server } from 'node:http';
+import { verify } from '../../relay/hub/webhook-signature.js';
+
+export interface Received {
+  readonly id: string;
+  readonly body: { id: string; seq: number; account: string; prompt: boolean; event: Record<string, unknown> };
+  readonly signatureOk: boolean;
+  readonly attempt: number;
+}
+
+export class WebhookReceiver {
+  readonly received: Received[] = [];
+  /** Answer this status instead of 200 while set. */
+  failWith: number | null = null;
+  /** Requests answered with a failure. */
+  failures = 0;
+  private server: Server | null = null;
+
+  constructor(private readonly secret: string) {}
+
+  async start(port = 0): Promise<number> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => {
+        if (this.failWith !== null) {
+          this.failures++;
+          res.writeHead(this.failWith);
+          res.end('failing on purpose');
+          return;
+        }
+        const ts = Number(req.headers['x-relay-timestamp']);
+        const ok = verify(this.secret, ts, body, String(req.headers['x-relay-signature'] ?? ''), Math.floor(Date.now() / 1000));
+        const parsed = JSON.parse(body) as Received['body'];
+        this.received.push({ id: String(req.headers['x-relay-event-id']), body: parsed, signatureOk: ok, attempt: Number(req.headers['x-relay-delivery-attempt']) });
+        res.writeHead(200);
+        res.end('ok');
+      });
+    });
+    this.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', () => resolve()));
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Distinct event ids in first-arrival order. */
+  distinct(): Received[] {
+    const seen = new Set<string>();
+    return this.received.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (s === null) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}
