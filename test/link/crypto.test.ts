@@ -1,0 +1,110 @@
+// The link's cryptography against its test vectors (PROTOCOL.md), and the frame rules in isolation.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { decodeMessage, encodeMessage } from '../../relay/link/codec.js';
+import { Reassembler, split } from '../../relay/link/fragments.js';
+import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello } from '../../relay/link/handshake.js';
+import { keyPairFromSecret } from '../../relay/link/keys.js';
+import { SessionCipher } from '../../relay/link/session-cipher.js';
+import { RelayError } from '../../relay/errors.js';
+
+const v = JSON.parse(readFileSync(new URL('./vectors.json', import.meta.url), 'utf8')) as Record<string, string | number>;
+const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
+const kp = (fill: number) => keyPairFromSecret(new Uint8Array(32).fill(fill));
+
+function session() {
+  const cs = kp(v['client_static_secret_fill'] as number);
+  const ce = kp(v['client_ephemeral_secret_fill'] as number);
+  const ss = kp(v['server_static_secret_fill'] as number);
+  const se = kp(v['server_ephemeral_secret_fill'] as number);
+  const ch = encodeHello(CLIENT_HELLO, ce.publicKey, cs.publicKey);
+  const sh = encodeHello(SERVER_HELLO, se.publicKey, ss.publicKey);
+  return { cs, ce, ss, se, ch, sh, client: deriveKeys('client', cs, ce, ch, sh, decodeHello(sh, SERVER_HELLO)), server: deriveKeys('server', ss, se, ch, sh, decodeHello(ch, CLIENT_HELLO)) };
+}
+
+describe('link test vectors', () => {
+  it('hellos, transcript hash and direction keys match the vectors, on both sides', () => {
+    const s = session();
+    assert.equal(hex(s.ch), v['client_hello']);
+    assert.equal(hex(s.sh), v['server_hello']);
+    assert.equal(hex(s.client.transcriptHash), v['transcript_hash']);
+    assert.equal(hex(s.client.clientToServer), v['key_client_to_server']);
+    assert.equal(hex(s.client.serverToClient), v['key_server_to_client']);
+    assert.equal(hex(s.server.clientToServer), v['key_client_to_server']);
+    assert.equal(hex(s.server.serverToClient), v['key_server_to_client']);
+    assert.notEqual(v['key_client_to_server'], v['key_server_to_client']);
+  });
+
+  it('sealed frames match the vectors and open on the other side in order', () => {
+    const s = session();
+    const c = new SessionCipher(s.client.clientToServer, s.client.serverToClient);
+    const f0 = c.seal(split(encodeMessage({ t: 'hello', v: 1, agent: 'imessage-relay/0.1.0', store: 'store-1', cmd_acked: 0 }), 1024)[0]!);
+    const f1 = c.seal(split(encodeMessage({ t: 'ping', n: 1 }), 1024)[0]!);
+    assert.equal(hex(f0), v['client_frame_0']);
+    assert.equal(hex(f1), v['client_frame_1']);
+    const server = new SessionCipher(s.server.serverToClient, s.server.clientToServer);
+    assert.equal(hex(server.open(f0)!), v['client_frame_0_plaintext']);
+    assert.ok(server.open(f1) !== null);
+    assert.equal(hex(server.seal(split(encodeMessage({ t: 'welcome', v: 1, acked: 0, account: 'alice' }), 1024)[0]!)), v['server_frame_0']);
+  });
+
+  it('a different static key gives different keys (the handshake authenticates both ends)', () => {
+    const s = session();
+    const impostor = kp(9);
+    const ch = encodeHello(CLIENT_HELLO, s.ce.publicKey, impostor.publicKey);
+    const k = deriveKeys('client', impostor, s.ce, ch, s.sh, decodeHello(s.sh, SERVER_HELLO));
+    const serverSide = deriveKeys('server', s.ss, s.se, ch, s.sh, decodeHello(ch, CLIENT_HELLO));
+    assert.equal(hex(k.clientToServer), hex(serverSide.clientToServer), 'an honest server derives from what it was sent');
+    const pretending = deriveKeys('client', impostor, s.ce, s.ch, s.sh, decodeHello(s.sh, SERVER_HELLO));
+    assert.notEqual(hex(pretending.clientToServer), v['key_client_to_server'], 'without the real secret the keys differ');
+  });
+});
+
+describe('frames', () => {
+  const pair = () => {
+    const key1 = new Uint8Array(32).fill(1);
+    const key2 = new Uint8Array(32).fill(2);
+    return { a: new SessionCipher(key1, key2), b: new SessionCipher(key2, key1) };
+  };
+
+  it('refuses replayed, reordered, tampered and truncated frames', () => {
+    const { a, b } = pair();
+    const f0 = a.seal(Buffer.from('zero'));
+    const f1 = a.seal(Buffer.from('one'));
+    assert.equal(b.open(f1), null, 'reordered');
+    assert.equal(Buffer.from(b.open(f0)!).toString(), 'zero');
+    assert.equal(b.open(f0), null, 'replayed');
+    const t = Buffer.from(f1); t[5] ^= 1;
+    assert.equal(b.open(t), null, 'tampered');
+    assert.equal(b.open(f1.subarray(0, f1.length - 1)), null, 'truncated');
+    assert.equal(Buffer.from(b.open(f1)!).toString(), 'one', 'the genuine frame still opens');
+  });
+
+  it('splits large messages into frames under the limit and joins them, refusing too-large messages', () => {
+    const msg = Buffer.alloc(10_000, 7);
+    const frames = split(msg, 1000);
+    assert.ok(frames.length > 10 && frames.every((f) => f.length <= 1000));
+    const r = new Reassembler(20_000);
+    const outs = frames.map((f) => r.push(f));
+    assert.ok(outs.slice(0, -1).every((x) => x === null));
+    assert.ok(Buffer.from(outs.at(-1)!).equals(msg));
+    const small = new Reassembler(5000);
+    assert.throws(() => frames.forEach((f) => small.push(f)), /larger than 5000/);
+  });
+
+  it('refuses malformed messages with a coded error', () => {
+    for (const bad of ['not json', '{"t":"nope"}', '{"t":"ack","seq":-1}', '{"t":"items","items":[{"seq":1}]}', '[]']) {
+      assert.throws(() => decodeMessage(Buffer.from(bad)), (e: unknown) => e instanceof RelayError && e.code === 'LINK_BAD_MESSAGE', bad);
+    }
+    assert.deepEqual(decodeMessage(encodeMessage({ t: 'ack', seq: 5 })), { t: 'ack', seq: 5 });
+  });
+
+  it('refuses a hello from another protocol version or of the wrong shape', () => {
+    const h = encodeHello(CLIENT_HELLO, new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
+    const other = Buffer.from(h); other[3] = 2;
+    assert.throws(() => decodeHello(other, CLIENT_HELLO), (e: unknown) => e instanceof RelayError && e.code === 'LINK_VERSION');
+    assert.throws(() => decodeHello(h.subarray(0, 40), CLIENT_HELLO), /not an imessage-relay hello/);
+    assert.throws(() => decodeHello(h, SERVER_HELLO), /unexpected hello type/);
+  });
+});
