@@ -27,6 +27,7 @@ export class RelayEnv {
   hubPort = 0;
   apiPort = 0;
   healthPort = 0;
+  hookPort = 0;
   hubConfig = '';
   macConfig = '';
   hub: CliProcess | null = null;
@@ -50,6 +51,7 @@ export class RelayEnv {
     this.apiPort = await freePort();
     this.healthPort = await freePort();
     const hookPort = opts.webhook === false ? 0 : await this.receiver.start();
+    this.hookPort = hookPort;
     const b64 = (k: Uint8Array): string => Buffer.from(k).toString('base64');
     this.hubConfig = join(d, 'hub.json');
     this.macConfig = join(d, 'mac.json');

@@ -1,0 +1,133 @@
+// Our SQLite stores on real files: migrations, the outbox/cursor transaction, the inbox, and the
+// hub's once-per-event ingest, idempotent commands and forward-only results.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { RelayError } from '../../relay/errors.js';
+import { HubStore } from '../../relay/store/hub-store.js';
+import { MacStore } from '../../relay/store/mac-store.js';
+import { tempDir } from '../support/chatdb-env.js';
+
+const ev = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, chat: { guid: 'iMessage;-;+1555', identifier: '+1555', name: null, is_group: false, participants: ['+1555'] }, service: 'iMessage', date: '2026-01-01T00:00:00.000Z' });
+
+describe('Mac store', () => {
+  it('migrates by user_version and keeps its data across reopen', () => {
+    const t = tempDir();
+    try {
+      const path = join(t.dir, 'relay.db');
+      const a = new MacStore(path, () => 1000);
+      a.enqueueWithCursor([{ type: 'event', id: 'message:A', body: ev('A') }], 'chatdb', '{"rowid":5}');
+      const id = a.storeId();
+      a.close();
+      const raw = new Database(path, { readonly: true });
+      assert.equal(raw.pragma('user_version', { simple: true }), 1);
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      raw.close();
+      const b = new MacStore(path, () => 2000);
+      assert.equal(b.cursor('chatdb'), '{"rowid":5}');
+      assert.equal(b.storeId(), id);
+      assert.deepEqual(b.pending(0, 10).map((x) => x.id), ['message:A']);
+      b.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('enqueues events and moves the cursor in one transaction: a failed cursor write stores no event', () => {
+    const t = tempDir();
+    try {
+      const path = join(t.dir, 'relay.db');
+      const s = new MacStore(path, () => 1000);
+      s.enqueueWithCursor([{ type: 'event', id: 'message:A', body: ev('A') }], 'chatdb', '1');
+      const sabotage = new Database(path);
+      sabotage.exec("CREATE TRIGGER no_cursor BEFORE UPDATE ON cursors BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;");
+      sabotage.close();
+      assert.throws(() => s.enqueueWithCursor([{ type: 'event', id: 'message:B', body: ev('B') }], 'chatdb', '2'),
+        (e: unknown) => e instanceof RelayError && e.code === 'STORE_WRITE_FAILED');
+      assert.deepEqual(s.pending(0, 10).map((x) => x.id), ['message:A'], 'B was not stored');
+      assert.equal(s.cursor('chatdb'), '1', 'the cursor did not move');
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('acks, reports depth and age, keeps a command id once, and prunes', () => {
+    const t = tempDir();
+    let now = 1_000_000;
+    try {
+      const s = new MacStore(join(t.dir, 'relay.db'), () => now);
+      s.enqueue([{ type: 'event', id: 'a', body: {} }, { type: 'event', id: 'b', body: {} }, { type: 'event', id: 'a', body: {} }]);
+      assert.equal(s.depth().count, 2, 'an id is enqueued once');
+      now += 5000;
+      assert.equal(s.depth().oldestAgeMs, 5000);
+      s.ack(1);
+      assert.equal(s.depth().count, 1);
+      assert.equal(s.ackedSeq(), 1);
+      const first = s.receiveCommands([{ seq: 10, id: 'cmd-1', body: { text: 'x' } }, { seq: 11, id: 'cmd-2', body: {} }]);
+      const again = s.receiveCommands([{ seq: 10, id: 'cmd-1', body: {} }, { seq: 12, id: 'cmd-1', body: {} }]);
+      assert.deepEqual(first, { stored: 2, lastSeq: 11 });
+      assert.deepEqual(again, { stored: 0, lastSeq: 12 }, 'a command id seen twice is stored once');
+      assert.equal(s.commandsInState('received').length, 2);
+      now += 10 * 24 * 3600_000;
+      assert.equal(s.prune(7 * 24 * 3600_000), 1, 'the acked row older than the retention goes');
+      assert.deepEqual(s.pending(0, 10).map((x) => x.id), ['b']);
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('refuses a store written by a newer version', () => {
+    const t = tempDir();
+    try {
+      const path = join(t.dir, 'relay.db');
+      const raw = new Database(path);
+      raw.pragma('user_version = 99');
+      raw.close();
+      assert.throws(() => new MacStore(path, () => 0), (e: unknown) => e instanceof RelayError && e.code === 'STORE_TOO_NEW');
+    } finally { t.cleanup(); }
+  });
+});
+
+describe('hub store', () => {
+  it('ingests each event once: by seq, and by event id across a relay store reset', () => {
+    const t = tempDir();
+    try {
+      const s = new HubStore(join(t.dir, 'hub.db'), () => 1000);
+      assert.deepEqual(s.events.relay('alice', 'KEY', 'store-1'), { acked: 0, cmdAcked: 0 });
+      const items = [1, 2, 3].map((seq) => ({ seq, type: 'event' as const, id: `message:G${seq}`, body: ev(`G${seq}`) }));
+      const r1 = s.events.ingest('alice', items, ['main']);
+      assert.equal(r1.acked, 3);
+      assert.equal(r1.inserted.length, 3);
+      const r2 = s.events.ingest('alice', items, ['main']);
+      assert.equal(r2.inserted.length, 0);
+      assert.equal(r2.duplicates, 3);
+      assert.equal(s.events.relay('alice', 'KEY', 'store-1').acked, 3);
+      assert.equal(s.events.relay('alice', 'KEY', 'store-2').acked, 0, 'a recreated relay store starts from seq 0');
+      const r3 = s.events.ingest('alice', [{ seq: 1, type: 'event', id: 'message:G1', body: ev('G1') }, { seq: 2, type: 'event', id: 'message:NEW', body: ev('NEW') }], ['main']);
+      assert.deepEqual(r3.inserted.map((e) => e.id), ['message:NEW'], 'event ids still drop duplicates');
+      assert.equal(s.events.count('alice'), 4);
+      assert.equal(s.deliveries.pending('main', 0, 100).length, 4, 'one webhook delivery per new event');
+      assert.deepEqual(s.events.chats().map((c) => c.guid), ['iMessage;-;+1555']);
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('one command per idempotency key; results only move a command forward', () => {
+    const t = tempDir();
+    try {
+      const s = new HubStore(join(t.dir, 'hub.db'), () => 1000);
+      s.events.relay('alice', 'KEY', 'store-1');
+      const a = s.commands.create('alice', { text: 'hi' }, 'k1');
+      const b = s.commands.create('alice', { text: 'hi' }, 'k1');
+      assert.equal(a.created, true);
+      assert.equal(b.created, false);
+      assert.equal(b.command.id, a.command.id);
+      const id = a.command.id;
+      const result = (seq: number, status: string, extra: Record<string, unknown> = {}) => ({ seq, type: 'result' as const, id: `${id}:${status}`, body: { command_id: id, status, ...extra } });
+      s.events.ingest('alice', [result(1, 'sending'), result(2, 'delivered', { apple_guid: 'APPLE-1' })], []);
+      assert.equal(s.commands.get(id)!.status, 'delivered');
+      assert.equal(s.commands.get(id)!.apple_guid, 'APPLE-1');
+      s.events.ingest('alice', [result(3, 'sent')], []);
+      assert.equal(s.commands.get(id)!.status, 'delivered', 'a late "sent" does not move it back');
+      assert.deepEqual(s.commands.forRelay('alice', 0, 10), [], 'no longer queued');
+      s.close();
+    } finally { t.cleanup(); }
+  });
+});
