@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { decoderBench } from './decoder.js';
 import { latencyBench } from './latency.js';
 import { pollBench } from './poll.js';
+import { e2eBench } from './e2e.js';
 
 export type Figures = Record<string, number>;
 
@@ -12,6 +13,7 @@ const BENCHES: Record<string, (log: (name: string, value: number, unit: string) 
   decoder: decoderBench,
   poll: pollBench,
   latency: latencyBench,
+  e2e: e2eBench,
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -105,13 +105,15 @@ export class ChatDbReader {
       const q = conn.queries;
       const dv = q.dataVersion.get()!;
       const changed = dv !== this.lastDataVersion;
-      if (!changed && !this.readMore && this.pending.size === 0) {
+      if (!changed && this.pending.size === 0 && !this.readMore) {
         this.markOk(now);
         return { ok: true, emitted: 0, nextDeadline: null, more: false };
       }
       let state = this.state!;
       const events: RelayEvent[] = [];
-      if (changed || this.readMore) {
+      // Unchanged data_version means no commit since the last read: pending rows read the same again,
+      // so their second read is free. More rows wait beyond the cap only once the queue has room.
+      if (changed || (this.readMore && this.pending.size === 0)) {
         this.lastDataVersion = dv;
         const max = Number(q.maxRowid.get() ?? 0n);
         if (max < state.rowid) state = this.rebase(conn, state, 'ROWIDs went backwards');
@@ -129,7 +131,7 @@ export class ChatDbReader {
         this.state = state;
       }
       this.markOk(now);
-      return { ok: true, emitted: events.length, nextDeadline: this.pending.nextDeadline(), more: this.readMore };
+      return { ok: true, emitted: events.length, nextDeadline: this.pending.nextDeadline(), more: this.readMore && this.pending.size === 0 };
     } catch (err) {
       const error = stage === 'commit' ? asRelayError(err, 'READER_COMMIT_FAILED') : chatDbError(err, this.deps.path);
       this.reset();

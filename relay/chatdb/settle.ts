@@ -21,6 +21,7 @@ export interface SettleOptions {
 /** Pending rows above the cursor, rebuilt from each read of that range. */
 export class SettleQueue<T> {
   private entries: SettleEntry<T>[] = [];
+  private readonly byRowid = new Map<number, SettleEntry<T>>();
 
   constructor(private readonly options: SettleOptions) {}
 
@@ -30,7 +31,7 @@ export class SettleQueue<T> {
 
   /** The first time a row was seen, if it is pending (so per-row facts like backlog stay fixed). */
   firstSeen(rowid: number): number | undefined {
-    return this.entries.find((e) => e.rowid === rowid)?.firstSeen;
+    return this.byRowid.get(rowid)?.firstSeen;
   }
 
   /**
@@ -38,13 +39,14 @@ export class SettleQueue<T> {
    * Rows missing from the read were deleted and are dropped.
    */
   observe(rows: ReadonlyArray<{ rowid: number; fingerprint: string; value: T }>, now: number): void {
-    const before = new Map(this.entries.map((e) => [e.rowid, e]));
     this.entries = rows.map((r) => {
-      const prev = before.get(r.rowid);
+      const prev = this.byRowid.get(r.rowid);
       if (prev === undefined) return { ...r, firstSeen: now, changedAt: now };
       if (prev.fingerprint !== r.fingerprint) return { ...r, firstSeen: prev.firstSeen, changedAt: now };
       return { ...prev, value: r.value };
     });
+    this.byRowid.clear();
+    for (const e of this.entries) this.byRowid.set(e.rowid, e);
   }
 
   private settled(e: SettleEntry<T>, now: number): boolean {
@@ -55,7 +57,9 @@ export class SettleQueue<T> {
   take(now: number): SettleEntry<T>[] {
     let n = 0;
     while (n < this.entries.length && this.settled(this.entries[n]!, now)) n++;
-    return this.entries.splice(0, n);
+    const out = this.entries.splice(0, n);
+    for (const e of out) this.byRowid.delete(e.rowid);
+    return out;
   }
 
   /** Unix ms when the next row settles, or null when nothing is pending. */
@@ -67,5 +71,6 @@ export class SettleQueue<T> {
 
   clear(): void {
     this.entries = [];
+    this.byRowid.clear();
   }
 }

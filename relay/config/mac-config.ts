@@ -88,8 +88,8 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
     },
     link: {
       ...parseLink(linkNode, ['window', 'batch']),
-      window: linkNode.number('window', 2000, { min: 1, integer: true }),
-      batch: linkNode.number('batch', 200, { min: 1, integer: true }),
+      window: linkNode.number('window', 5000, { min: 1, integer: true }),
+      batch: linkNode.number('batch', 500, { min: 1, integer: true }),
     },
     outbox: {
       degradedDepth: outbox.number('degradedDepth', 1000, { min: 1, integer: true }),

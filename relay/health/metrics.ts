@@ -10,9 +10,14 @@ interface Family {
   readonly collect?: () => number;
 }
 
-const labelKey = (labels: Labels | undefined): string =>
-  labels === undefined ? '' : Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+const escape = (v: string): string => (/[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);
+
+function labelKey(labels: Labels | undefined): string {
+  if (labels === undefined) return '';
+  const keys = Object.keys(labels);
+  if (keys.length === 1) return `${keys[0]}="${escape(labels[keys[0]!]!)}"`;
+  return keys.sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(',');
+}
 
 export class Metrics {
   private readonly families = new Map<string, Family>();

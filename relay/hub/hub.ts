@@ -64,7 +64,7 @@ export class Hub {
             for (const e of events) m.inc('events_received_total', 1, { kind: String(e.event['kind']) });
             if (duplicates > 0) m.inc('duplicates_dropped_total', duplicates);
             if (events.length > 0) {
-              for (const d of this.dispatchers) d.wake();
+              for (const d of this.dispatchers) d.offer(events);
               this.feed.notify();
             }
           },

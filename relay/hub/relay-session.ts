@@ -7,7 +7,7 @@ import type { LinkMessage } from '../link/codec.js';
 import { PROTOCOL_VERSION } from '../link/handshake.js';
 import type { RelayIdentity } from '../link/server.js';
 import type { HubStore } from '../store/hub-store.js';
-import type { HubEvent } from '../store/hub-events.js';
+import type { StoredEvent } from '../store/hub-events.js';
 
 export interface HubSessionDeps {
   readonly channel: SealedChannel;
@@ -15,7 +15,7 @@ export interface HubSessionDeps {
   readonly store: HubStore;
   readonly hooks: readonly string[];
   readonly logger: Logger;
-  readonly onEvents: (events: readonly HubEvent[], duplicates: number) => void;
+  readonly onEvents: (events: readonly StoredEvent[], duplicates: number) => void;
   readonly onResults?: (count: number) => void;
   readonly onClose: (session: HubRelaySession) => void;
 }

@@ -7,6 +7,8 @@ import type { Metrics } from '../health/metrics.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryRow } from '../store/hub-deliveries.js';
 import type { HubStore } from '../store/hub-store.js';
+import type { StoredEvent } from '../store/hub-events.js';
+import { createPoster, type Post } from './http-post.js';
 import { sign } from './webhook-signature.js';
 
 export interface DispatcherDeps {
@@ -15,13 +17,12 @@ export interface DispatcherDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly fetch?: typeof fetch;
 }
 
 /** The JSON a receiver gets: the event with its stable id, the hub's sequence and the relay account. */
-export function webhookPayload(row: Pick<DeliveryRow, 'event_id' | 'event_seq' | 'account' | 'body'>): string {
-  const event = JSON.parse(row.body) as { kind?: string; backlog?: boolean };
-  return JSON.stringify({ id: row.event_id, seq: row.event_seq, account: row.account, prompt: event.kind === 'message' && event.backlog !== true, event });
+export function webhookPayload(row: Pick<DeliveryRow, 'event_id' | 'event_seq' | 'account' | 'prompt' | 'body'>): string {
+  // The stored body is already the event's JSON: spliced in as is, not parsed and written again.
+  return `{"id":${JSON.stringify(row.event_id)},"seq":${row.event_seq},"account":${JSON.stringify(row.account)},"prompt":${row.prompt === 1},"event":${row.body}}`;
 }
 
 const MAX_LOADED = 20_000;
@@ -37,8 +38,14 @@ export class WebhookDispatcher {
   private timerAt = Infinity;
   private stopped = true;
   private needLoad = true;
+  private readonly poster: { post: Post; close: () => void };
+  /** Delivered but not yet recorded: written together every few ms (a crash in between only repeats POSTs). */
+  private delivered: number[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.poster = createPoster(deps.hook.url, deps.hook.concurrency);
+  }
 
   start(): void {
     this.stopped = false;
@@ -46,15 +53,37 @@ export class WebhookDispatcher {
   }
 
   stop(): void {
+    this.flush();
     this.stopped = true;
     if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
     this.timer = null;
+    this.poster.close();
   }
 
   /** Dead letters were put back in line: read the store again from the start. */
   reload(): void {
     this.loadedUpTo = 0;
     this.wake();
+  }
+
+  /**
+   * New events were just stored (their deliveries committed with them): take them straight into the
+   * lanes when there is room, instead of reading them back; otherwise they wait in the store.
+   */
+  offer(events: readonly StoredEvent[]): void {
+    const now = this.deps.clock.now();
+    for (const e of events) {
+      if (e.seq <= this.loadedUpTo) continue;
+      if (this.needLoad || this.capped || this.known.size >= MAX_LOADED) { this.wake(); return; }
+      this.loadedUpTo = e.seq;
+      this.known.add(e.seq);
+      const row: DeliveryRow = { hook: this.deps.hook.name, event_seq: e.seq, lane: e.lane, state: 'pending', attempts: 0, next_at: now,
+        last_error: null, account: e.account, event_id: e.id, prompt: e.prompt, body: e.body };
+      const lane = this.lanes.get(e.lane);
+      if (lane === undefined) this.lanes.set(e.lane, [row]);
+      else lane.push(row);
+    }
+    this.schedule(0);
   }
 
   /** New events were stored: load them and send. */
@@ -98,6 +127,25 @@ export class WebhookDispatcher {
     }
   }
 
+  private flush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.delivered.length === 0) return;
+    const seqs = this.delivered;
+    this.delivered = [];
+    try {
+      this.deps.store.deliveries.markDelivered(this.deps.hook.name, seqs);
+    } catch (err) {
+      this.deps.logger.error({ hook: this.deps.hook.name, err: (err as Error).message, count: seqs.length }, 'recording webhook deliveries failed; they may be sent again');
+    }
+  }
+
+  private recordDelivered(seq: number): void {
+    this.delivered.push(seq);
+    if (this.delivered.length >= 500) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), 20);
+  }
+
   private done(rows: DeliveryRow[] | undefined): void {
     const head = rows?.shift();
     if (head !== undefined) this.known.delete(head.event_seq);
@@ -127,23 +175,19 @@ export class WebhookDispatcher {
     const ts = Math.floor(clock.now() / 1000);
     let error: string | null = null;
     try {
-      const res = await (this.deps.fetch ?? fetch)(hook.url, {
-        method: 'POST', body, signal: AbortSignal.timeout(hook.timeoutMs),
-        headers: {
-          'content-type': 'application/json', 'user-agent': 'imessage-relay-hub/0.1.0',
-          'x-relay-event-id': row.event_id, 'x-relay-timestamp': String(ts),
-          'x-relay-signature': sign(hook.secret, ts, body), 'x-relay-delivery-attempt': String(row.attempts + 1),
-        },
-      });
-      await res.arrayBuffer().catch(() => undefined);
+      const res = await this.poster.post(body, {
+        'content-type': 'application/json', 'user-agent': 'imessage-relay-hub/0.1.0',
+        'x-relay-event-id': row.event_id, 'x-relay-timestamp': String(ts),
+        'x-relay-signature': sign(hook.secret, ts, body), 'x-relay-delivery-attempt': String(row.attempts + 1),
+      }, hook.timeoutMs);
       if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `timed out after ${hook.timeoutMs} ms` : (err as Error).message;
+      error = (err as Error).message;
     }
     const rows = this.lanes.get(lane);
     try {
       if (error === null) {
-        store.deliveries.markDelivered(hook.name, row.event_seq);
+        this.recordDelivered(row.event_seq);
         metrics.inc('webhook_deliveries_total', 1, { hook: hook.name, result: 'delivered' });
         this.done(rows);
       } else {

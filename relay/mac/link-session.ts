@@ -8,9 +8,9 @@ import { PROTOCOL_VERSION } from '../link/handshake.js';
 import type { MacStore } from '../store/mac-store.js';
 
 export interface MacSessionOptions {
-  /** At most this many items sent and not yet acknowledged (default 2000). */
+  /** At most this many items sent and not yet acknowledged (default 5000). */
   readonly window: number;
-  /** Items per frame (default 200). */
+  /** Items per frame (default 500). */
   readonly batch: number;
 }
 

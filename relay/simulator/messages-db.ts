@@ -51,6 +51,7 @@ export interface AttachmentSpec {
 /** A writer connection that behaves like Messages. */
 export class MessagesDb {
   readonly db: Database.Database;
+  private readonly stmts = new Map<string, Database.Statement>();
   private readonly chats = new Map<string, { rowid: number; group: boolean; room: string | null }>();
 
   /** Opens (or creates with `schemaSql`) chat.db at `path` in WAL mode and keeps it open. */
@@ -64,8 +65,18 @@ export class MessagesDb {
     if (this.db.open) this.db.close();
   }
 
+  /** A prepared statement, cached: bursts of thousands of inserts stay cheap. */
+  private sql(text: string): Database.Statement {
+    let s = this.stmts.get(text);
+    if (s === undefined) {
+      s = this.db.prepare(text);
+      this.stmts.set(text, s);
+    }
+    return s;
+  }
+
   handle(id: string, service = 'iMessage'): number {
-    const found = this.db.prepare('SELECT ROWID FROM handle WHERE id = ? AND service = ?').pluck().get(id, service) as number | undefined;
+    const found = (this.sql('SELECT ROWID FROM handle WHERE id = ? AND service = ?').pluck() as Database.Statement).get(id, service) as number | undefined;
     if (found !== undefined) return found;
     return Number(this.db.prepare('INSERT INTO handle (id, service, uncanonicalized_id) VALUES (?, ?, ?)').run(id, service, id).lastInsertRowid);
   }
@@ -102,7 +113,7 @@ export class MessagesDb {
     const other = spec.otherHandle === undefined || spec.otherHandle === null ? 0 : this.handle(spec.otherHandle, service);
     const date = unixMsToApple(spec.dateMs ?? Date.now());
     const run = this.db.transaction(() => {
-      const rowid = Number(this.db.prepare(`INSERT INTO message (guid, text, attributedBody, handle_id, service, account, date, date_read,
+      const rowid = Number(this.sql(`INSERT INTO message (guid, text, attributedBody, handle_id, service, account, date, date_read,
         date_delivered, is_from_me, is_sent, is_delivered, is_finished, error, item_type, group_action_type, group_title, other_handle,
         associated_message_guid, associated_message_type, associated_message_emoji, thread_originator_guid, message_summary_info,
         date_edited, cache_roomnames, version, part_count)
@@ -116,7 +127,7 @@ export class MessagesDb {
         edited: spec.dateEditedMs === undefined ? 0 : unixMsToApple(spec.dateEditedMs), room: chat?.room ?? null,
       }).lastInsertRowid);
       if (chat !== undefined && chat !== null) {
-        this.db.prepare('INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)').run(chat.rowid, rowid, date);
+        this.sql('INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)').run(chat.rowid, rowid, date);
       }
       return rowid;
     });

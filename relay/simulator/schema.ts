@@ -32,4 +32,5 @@ CREATE TABLE message_attachment_join (message_id INTEGER REFERENCES message (ROW
 CREATE TABLE deleted_messages (ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, guid TEXT NOT NULL);
 CREATE INDEX message_idx_date ON message(date);
 CREATE INDEX message_attachment_join_idx_message_id ON message_attachment_join(message_id);
+CREATE INDEX chat_message_join_idx_message_id_only ON chat_message_join(message_id);
 `;

@@ -13,6 +13,7 @@ export interface DeliveryRow {
   readonly last_error: string | null;
   readonly account: string;
   readonly event_id: string;
+  readonly prompt: number;
   readonly body: string;
 }
 
@@ -22,11 +23,11 @@ export class HubDeliveries {
   constructor(db: Db, private readonly tx: Tx, private readonly now: () => number) {
     this.s = {
       add: db.prepare("INSERT OR IGNORE INTO deliveries (hook, event_seq, lane, state, next_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)"),
-      pending: db.prepare(`SELECT d.*, e.account, e.event_id, e.body FROM deliveries d JOIN events e ON e.seq = d.event_seq
+      pending: db.prepare(`SELECT d.*, e.account, e.event_id, e.prompt, e.body FROM deliveries d JOIN events e ON e.seq = d.event_seq
         WHERE d.hook = ? AND d.state = 'pending' AND d.event_seq > ? ORDER BY d.event_seq LIMIT ?`),
       delivered: db.prepare("UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, updated_at = ?, last_error = NULL WHERE hook = ? AND event_seq = ?"),
       failed: db.prepare('UPDATE deliveries SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ?, updated_at = ? WHERE hook = ? AND event_seq = ?'),
-      dead: db.prepare(`SELECT d.*, e.account, e.event_id, e.body FROM deliveries d JOIN events e ON e.seq = d.event_seq
+      dead: db.prepare(`SELECT d.*, e.account, e.event_id, e.prompt, e.body FROM deliveries d JOIN events e ON e.seq = d.event_seq
         WHERE d.state = 'dead' ORDER BY d.event_seq LIMIT ?`),
       revive: db.prepare("UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?, updated_at = ? WHERE hook = ? AND event_seq = ? AND state = 'dead'"),
       backlog: db.prepare("SELECT COUNT(*) AS n, MIN(d.updated_at) AS oldest FROM deliveries d WHERE d.state = 'pending'"),
@@ -44,9 +45,10 @@ export class HubDeliveries {
     return this.s.pending.all(hook, afterSeq, limit) as DeliveryRow[];
   }
 
-  markDelivered(hook: string, eventSeq: number): void {
+  /** Marks deliveries done, many in one transaction (one disk sync for the lot). */
+  markDelivered(hook: string, eventSeqs: readonly number[]): void {
     const now = this.now();
-    this.tx(() => this.s.delivered.run(now, hook, eventSeq));
+    this.tx(() => { for (const seq of eventSeqs) this.s.delivered.run(now, hook, seq); });
   }
 
   /** Records a failed attempt: retried at `nextAt`, or parked as a dead letter. */

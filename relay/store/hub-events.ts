@@ -13,10 +13,17 @@ export interface HubEvent {
   readonly event: Record<string, unknown>;
 }
 
+/** A newly stored event with what its webhook deliveries need, handed on without reading it back. */
+export interface StoredEvent extends HubEvent {
+  readonly body: string;
+  readonly prompt: number;
+  readonly lane: string;
+}
+
 export interface IngestResult {
   /** Highest outbox seq now durable for this relay (what to ack). */
   readonly acked: number;
-  readonly inserted: readonly HubEvent[];
+  readonly inserted: readonly StoredEvent[];
   readonly duplicates: number;
   readonly results: number;
 }
@@ -34,6 +41,8 @@ export interface ChatRow {
 
 export class HubEvents {
   private readonly s;
+  /** Chats as last written (name, participants): unchanged chats are not rewritten on every event. */
+  private readonly knownChats = new Map<string, string>();
 
   constructor(db: Db, private readonly tx: Tx, private readonly now: () => number,
     private readonly deliveries: HubDeliveries, private readonly commands: HubCommands) {
@@ -44,8 +53,8 @@ export class HubEvents {
           acked_seq = CASE WHEN relays.store_id IS excluded.store_id THEN relays.acked_seq ELSE 0 END,
           store_id = excluded.store_id`),
       setAcked: db.prepare('UPDATE relays SET acked_seq = ?, last_seen_at = ? WHERE account = ?'),
-      insert: db.prepare(`INSERT OR IGNORE INTO events (account, event_id, kind, guid, chat_guid, body, received_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insert: db.prepare(`INSERT OR IGNORE INTO events (account, event_id, kind, guid, chat_guid, prompt, body, received_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       chat: db.prepare(`INSERT INTO chats (account, guid, identifier, name, is_group, participants, service, last_event_at, last_seq)
         VALUES (@account, @guid, @identifier, @name, @isGroup, @participants, @service, @at, @seq)
         ON CONFLICT(account, guid) DO UPDATE SET identifier = excluded.identifier, name = excluded.name, is_group = excluded.is_group,
@@ -77,7 +86,7 @@ export class HubEvents {
     return this.tx(() => {
       const state = this.s.relay.get(account) as { acked: number } | undefined;
       let acked = state?.acked ?? 0;
-      const inserted: HubEvent[] = [];
+      const inserted: StoredEvent[] = [];
       let duplicates = 0;
       let results = 0;
       for (const it of items) {
@@ -89,15 +98,21 @@ export class HubEvents {
         }
         const e = it.body;
         const chat = (e['chat'] ?? null) as { guid: string; identifier: string | null; name: string | null; is_group: boolean; participants: string[] } | null;
-        const run = this.s.insert.run(account, it.id, String(e['kind']), (e['guid'] as string | undefined) ?? null, chat?.guid ?? null, JSON.stringify(e), now);
+        const prompt = e['kind'] === 'message' && e['backlog'] !== true ? 1 : 0;
+        const body = JSON.stringify(e);
+        const run = this.s.insert.run(account, it.id, String(e['kind']), (e['guid'] as string | undefined) ?? null, chat?.guid ?? null, prompt, body, now);
         if (run.changes === 0) { duplicates++; continue; }
         const seq = Number(run.lastInsertRowid);
-        inserted.push({ seq, account, id: it.id, event: e });
-        if (chat !== null) {
+        const lane = chat?.guid ?? `${account}:none`;
+        inserted.push({ seq, account, id: it.id, event: e, body, prompt, lane });
+        const chatKey = chat === null ? '' : `${account}\u0000${chat.guid}`;
+        const chatSig = chat === null ? '' : `${chat.name ?? ''}\u0000${chat.participants.join(',')}\u0000${chat.is_group}`;
+        if (chat !== null && this.knownChats.get(chatKey) !== chatSig) {
+          this.knownChats.set(chatKey, chatSig);
           this.s.chat.run({ account, guid: chat.guid, identifier: chat.identifier, name: chat.name, isGroup: chat.is_group ? 1 : 0,
             participants: JSON.stringify(chat.participants), service: (e['service'] as string | null) ?? null, at: (e['date'] as string | null) ?? null, seq });
         }
-        for (const hook of hooks) this.deliveries.add(hook, seq, chat?.guid ?? `${account}:none`, now);
+        for (const hook of hooks) this.deliveries.add(hook, seq, lane, now);
       }
       this.s.setAcked.run(acked, now, account);
       return { acked, inserted, duplicates, results };

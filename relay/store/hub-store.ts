@@ -9,7 +9,8 @@ const MIGRATIONS = [
   `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
      cmd_acked INTEGER NOT NULL DEFAULT 0, store_id TEXT, last_seen_at INTEGER);
    CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, event_id TEXT NOT NULL, kind TEXT NOT NULL,
-     guid TEXT, chat_guid TEXT, body TEXT NOT NULL, received_at INTEGER NOT NULL, UNIQUE(account, event_id));
+     guid TEXT, chat_guid TEXT, prompt INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, received_at INTEGER NOT NULL,
+     UNIQUE(account, event_id));
    CREATE INDEX events_received ON events(received_at);
    CREATE TABLE chats (account TEXT NOT NULL, guid TEXT NOT NULL, identifier TEXT, name TEXT, is_group INTEGER NOT NULL,
      participants TEXT NOT NULL, service TEXT, last_event_at TEXT, last_seq INTEGER NOT NULL, PRIMARY KEY (account, guid));

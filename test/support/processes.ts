@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../relay/cli.ts', import.meta.url));
+/** The compiled CLI (after `npm run build`), as production runs it: used by the benchmarks. */
+export const COMPILED_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /** A TCP port free right now on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -33,8 +35,8 @@ export class CliProcess {
   private partial = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, compiled = false) {
+    this.child = spawn(process.execPath, compiled ? [COMPILED_CLI, ...args] : ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString();
       const parts = (this.partial + d.toString()).split('\n');

@@ -23,7 +23,7 @@ export class RelayEnv {
   readonly dir: string;
   readonly cleanup: () => void;
   readonly writer: MessagesDb;
-  readonly receiver = new WebhookReceiver(SECRET);
+  receiver = new WebhookReceiver(SECRET);
   hubPort = 0;
   apiPort = 0;
   healthPort = 0;
@@ -32,6 +32,8 @@ export class RelayEnv {
   macConfig = '';
   hub: CliProcess | null = null;
   mac: CliProcess | null = null;
+  /** Run the compiled daemons (benchmarks) instead of the TypeScript sources under tsx. */
+  compiled = false;
 
   constructor() {
     const t = tempDir('imr-e2e-');
@@ -76,13 +78,13 @@ export class RelayEnv {
   }
 
   async startHub(): Promise<CliProcess> {
-    this.hub = new CliProcess(['hub', '--config', this.hubConfig]);
+    this.hub = new CliProcess(['hub', '--config', this.hubConfig], {}, this.compiled);
     await this.hub.waitForLog(/^hub started$/);
     return this.hub;
   }
 
   async startMac(): Promise<CliProcess> {
-    this.mac = new CliProcess(['run', '--config', this.macConfig]);
+    this.mac = new CliProcess(['run', '--config', this.macConfig], {}, this.compiled);
     await this.mac.waitForLog(/^relay started$/);
     return this.mac;
   }

