@@ -6,6 +6,8 @@ import { decoderBench } from './decoder.js';
 import { latencyBench } from './latency.js';
 import { pollBench } from './poll.js';
 import { e2eBench } from './e2e.js';
+import { linkBench } from './link.js';
+import { idleBench } from './idle.js';
 
 export type Figures = Record<string, number>;
 
@@ -13,7 +15,9 @@ const BENCHES: Record<string, (log: (name: string, value: number, unit: string) 
   decoder: decoderBench,
   poll: pollBench,
   latency: latencyBench,
+  link: linkBench,
   e2e: e2eBench,
+  idle: idleBench,
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -75,8 +75,13 @@ export class SealedChannel {
   }
 
   send(m: LinkMessage): void {
+    this.sendEncoded(encodeMessage(m));
+  }
+
+  /** Sends a message already encoded (see codec.encodeItems). */
+  sendEncoded(bytes: Uint8Array): void {
     if (this.closed) return;
-    for (const frame of split(encodeMessage(m), this.opts.maxFrameBytes - SEAL_OVERHEAD)) {
+    for (const frame of split(bytes, this.opts.maxFrameBytes - SEAL_OVERHEAD)) {
       this.ws.send(this.cipher.seal(frame), { binary: true });
     }
   }

@@ -30,6 +30,15 @@ export function encodeMessage(m: LinkMessage): Uint8Array {
 }
 
 /**
+ * Encodes an `items` message whose bodies are already JSON text (as the outbox stores them, written
+ * by JSON.stringify): spliced in, not parsed and written again. Same bytes as encodeMessage would give.
+ */
+export function encodeItems(items: ReadonlyArray<{ seq: number; type: 'event' | 'result'; id: string; body: string }>): Uint8Array {
+  const parts = items.map((i) => `{"seq":${i.seq},"type":"${i.type}","id":${JSON.stringify(i.id)},"body":${i.body}}`);
+  return encoder.encode(`{"t":"items","items":[${parts.join(',')}]}`);
+}
+
+/**
  * Parses and checks a message.
  * @throws RelayError LINK_BAD_MESSAGE for anything that is not one of the messages above.
  */

@@ -98,11 +98,12 @@ export class MacDaemon {
   private commit(events: readonly RelayEvent[], state: object): void {
     this.store.enqueueWithCursor(events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> })), 'chatdb', JSON.stringify(state));
     const now = this.deps.clock.now();
+    const debug = this.deps.logger.isLevelEnabled('debug');
     for (const e of events) {
       this.metrics.inc('events_read_total', 1, { kind: e.kind });
       if ((e.kind === 'message' || e.kind === 'from_me') && e.decode_error !== null) this.metrics.inc('decode_errors_total');
       if (e.kind === 'message') this.lastInboundAt = now;
-      this.deps.logger.debug({ id: eventId(e), kind: e.kind, chat: anonymiseChat(e.chat?.guid ?? null), sender: anonymiseHandle(e.sender), backlog: e.backlog }, 'event read');
+      if (debug) this.deps.logger.debug({ id: eventId(e), kind: e.kind, chat: anonymiseChat(e.chat?.guid ?? null), sender: anonymiseHandle(e.sender), backlog: e.backlog }, 'event read');
     }
     if (events.length > 0) {
       this.lastEventAt = now;

@@ -3,7 +3,7 @@
 import type { Logger } from '../logger.js';
 import type { SealedChannel } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
-import type { LinkMessage } from '../link/codec.js';
+import { encodeItems, type LinkMessage } from '../link/codec.js';
 import { PROTOCOL_VERSION } from '../link/handshake.js';
 import type { MacStore } from '../store/mac-store.js';
 
@@ -49,9 +49,9 @@ export class MacLinkSession {
     if (!this.isReady) return;
     const { window, batch } = this.deps.options;
     while (this.sentUpTo - this.acked < window && this.deps.channel.buffered < 8 * 1024 * 1024) {
-      const items = this.deps.store.pending(this.sentUpTo, Math.min(batch, window - (this.sentUpTo - this.acked)));
+      const items = this.deps.store.pendingRaw(this.sentUpTo, Math.min(batch, window - (this.sentUpTo - this.acked)));
       if (items.length === 0) return;
-      this.deps.channel.send({ t: 'items', items });
+      this.deps.channel.sendEncoded(encodeItems(items));
       this.sentUpTo = items[items.length - 1]!.seq;
       this.deps.onSent?.(items.length);
     }

@@ -20,6 +20,14 @@ export interface NewOutboxItem {
   readonly body: Record<string, unknown>;
 }
 
+/** An outbox item whose body is still the JSON text written by enqueue. */
+export interface RawOutboxItem {
+  readonly seq: number;
+  readonly type: 'event' | 'result';
+  readonly id: string;
+  readonly body: string;
+}
+
 export interface InboxRow {
   readonly seq: number;
   readonly commandId: string;
@@ -93,6 +101,11 @@ export class MacStore {
   pending(afterSeq: number, limit: number): OutboxItem[] {
     return (this.stmts.pending.all(afterSeq, limit) as Array<{ seq: number; type: 'event' | 'result'; id: string; body: string }>)
       .map((r) => ({ seq: r.seq, type: r.type, id: r.id, body: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  /** As `pending`, with each body left as the JSON text it is stored as (no parse, no re-encode). */
+  pendingRaw(afterSeq: number, limit: number): RawOutboxItem[] {
+    return this.stmts.pending.all(afterSeq, limit) as RawOutboxItem[];
   }
 
   /** The hub has everything up to `seq` durably. */

@@ -108,3 +108,14 @@ describe('frames', () => {
     assert.throws(() => decodeHello(h, SERVER_HELLO), /unexpected hello type/);
   });
 });
+
+describe('items encoding', () => {
+  it('splices stored JSON bodies into exactly the bytes encodeMessage would write', async () => {
+    const { encodeItems } = await import('../../relay/link/codec.js');
+    const items = [{ seq: 1, type: 'event' as const, id: 'message:A"\\', body: { kind: 'message', text: 'quote " backslash \\ emoji 👋 \u2028' } },
+      { seq: 2, type: 'result' as const, id: 'cmd:sent', body: { status: 'sent', n: [1, 2] } }];
+    const spliced = encodeItems(items.map((i) => ({ ...i, body: JSON.stringify(i.body) })));
+    assert.deepEqual(Buffer.from(spliced), Buffer.from(encodeMessage({ t: 'items', items })));
+    assert.deepEqual(decodeMessage(spliced), { t: 'items', items });
+  });
+});
