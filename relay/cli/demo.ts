@@ -1,14 +1,18 @@
 // `imessage-relay demo`: the relay's main job on a built-in default, on any machine. A simulated
 // Messages writes a short conversation into a fresh chat.db (WAL, writer kept open, rows updated
-// after insert as Messages does) and the real reader + watcher print what the relay forwards.
+// after insert as Messages does); the real Mac daemon reads it and carries it over the sealed link
+// to a real hub, which signs and POSTs each event to a local webhook receiver that prints it.
+import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
-import { ChatDbReader } from '../chatdb/reader.js';
-import { ChatDbWatcher } from '../chatdb/watcher.js';
+import { Hub } from '../hub/hub.js';
+import { verify } from '../hub/webhook-signature.js';
+import { writeNewKeyFile } from '../link/keys.js';
 import { silentLogger } from '../logger.js';
+import { MacDaemon } from '../mac/daemon.js';
 import { unixMsToApple } from '../model/apple-time.js';
 import type { RelayEvent } from '../model/events.js';
 import { MessagesDb } from '../simulator/messages-db.js';
@@ -18,36 +22,69 @@ import { formatEvent } from './format-event.js';
 import type { CliIo } from './io.js';
 
 export const DEMO_USAGE = `imessage-relay demo [--json]
-  Runs the relay's reader against a simulated Messages (a fresh chat.db in a temp folder) and
-  prints every event it forwards: messages, a group, a tapback, an edit, a reply's delivery.`;
+  Runs the whole pipeline on this machine: a simulated Messages → the Mac daemon → the sealed link →
+  the hub → a webhook receiver that prints every event an assistant would get; then one reply
+  through the REST API. Nothing to configure; everything lives in a temp folder and is removed.`;
 
 const ALICE = '+15555550123';
 const BOB = 'bob@example.com';
 const DM = `iMessage;-;${ALICE}`;
 const GROUP = 'iMessage;+;chat100000000000000001';
+const LINK = { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 1024 * 1024, backoffBaseMs: 100, backoffCapMs: 1000 };
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the demo; resolves with the exit code. */
 export async function demoCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' } }, strict: true });
+  const json = values.json === true;
   const home = mkdtempSync(join(tmpdir(), 'imessage-relay-demo-'));
   const dir = join(home, 'Library', 'Messages');
-  mkdirSync(join(dir, 'Attachments'), { recursive: true });
+  mkdirSync(join(dir, 'Attachments', 'ab'), { recursive: true });
   const messages = new MessagesDb(join(dir, 'chat.db'), [MINIMAL_CHATDB_SCHEMA]);
+  const secret = 'demo-webhook-secret-0123456789';
+  const token = 'demo-api-token-0123456789';
   const seen: RelayEvent[] = [];
-  const reader = new ChatDbReader({
-    path: messages.path, clock: systemClock, logger: silentLogger(), homeDir: home, state: null, startAfter: 'end',
-    options: { settleMs: 250 },
-    commit: (events) => {
-      for (const e of events) io.stdout(`${values.json === true ? JSON.stringify(e) : formatEvent(e)}\n`);
-      seen.push(...events);
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('end', () => {
+      const signed = verify(secret, Number(req.headers['x-relay-timestamp']), body, String(req.headers['x-relay-signature']), Math.floor(Date.now() / 1000));
+      const payload = JSON.parse(body) as { prompt: boolean; event: RelayEvent };
+      seen.push(payload.event);
+      io.stdout(json ? `${body}\n` : `webhook ${signed ? '✓' : '✗ BAD SIGNATURE'} ${payload.prompt ? 'prompt ' : '       '}${formatEvent(payload.event)}\n`);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const hookPort = (receiver.address() as { port: number }).port;
+  const hubKey = writeNewKeyFile(join(home, 'hub', 'hub.key'));
+  const relayKey = writeNewKeyFile(join(home, 'relay', 'relay.key'));
+  const logger = silentLogger();
+  const hub = new Hub({
+    clock: systemClock, logger,
+    config: {
+      dataDir: join(home, 'hub'), keyFile: join(home, 'hub', 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 0, token }, relays: [{ account: 'demo', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
+      webhooks: [{ name: 'demo', url: `http://127.0.0.1:${hookPort}/hook`, secret, maxAttempts: 5, backoffBaseMs: 100, backoffCapMs: 1000, timeoutMs: 5000, concurrency: 4 }],
+      link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
   });
-  const watcher = new ChatDbWatcher({ path: messages.path, poll: () => reader.poll(), clock: systemClock, logger: silentLogger() });
-  if (values.json !== true) io.stderr(`demo: simulated Messages at ${dir}\n`);
-  watcher.start();
+  const ports = await hub.start();
+  const mac = new MacDaemon({
+    clock: systemClock, logger,
+    config: {
+      chatDb: messages.path, dataDir: join(home, 'relay'), keyFile: join(home, 'relay', 'relay.key'),
+      hubUrl: `ws://127.0.0.1:${ports.linkPort}`, hubPublicKey: Buffer.from(hubKey.publicKey).toString('base64'),
+      health: { host: '127.0.0.1', port: 0 }, reader: { settleMs: 250, ageFenceMinutes: 15, pollIntervalMs: 1000 },
+      link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 1000, degradedAgeSeconds: 120 },
+      quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
+    },
+  });
+  if (!json) io.stderr(`demo: simulated Messages at ${dir}; relay → sealed link → hub on 127.0.0.1:${ports.linkPort} → webhook on :${hookPort}\n`);
+  await mac.start();
   try {
+    for (let i = 0; i < 100 && mac.health().components['link']?.state !== 'ok'; i++) await wait(20);
     messages.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
     messages.chat({ guid: GROUP, identifier: 'chat100000000000000001', group: true, name: 'Weekend crew', participants: [ALICE, BOB] });
     const hello = messages.insert({ chat: DM, handle: ALICE, body: encodeBody('Hi! Can you remind me to buy milk?') });
@@ -60,19 +97,27 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     messages.insert({ chat: DM, handle: ALICE, associatedGuid: `p:0/${reply.guid}`, associatedType: 2000 });
     await wait(400);
     messages.update(hello.rowid, { attributedBody: encodeBody('Hi! Can you remind me to buy oat milk?'), date_edited: unixMsToApple(Date.now()) });
-    const photo = join(dir, 'Attachments', 'ab', 'IMG_0001.jpeg');
-    mkdirSync(join(dir, 'Attachments', 'ab'), { recursive: true });
-    writeFileSync(photo, Buffer.alloc(1024));
+    writeFileSync(join(dir, 'Attachments', 'ab', 'IMG_0001.jpeg'), Buffer.alloc(1024));
     const pic = messages.insert({ chat: GROUP, handle: BOB, body: encodeBody('look @Alice \uFFFC', [{ length: 5 }, { length: 6, mention: ALICE }, { length: 1 }, { length: 1, fileTransferGuid: 'at_0_DEMO' }]) });
     messages.attach(pic.rowid, { guid: 'at_0_DEMO', filename: '~/Library/Messages/Attachments/ab/IMG_0001.jpeg', mimeType: 'image/jpeg', uti: 'public.jpeg', bytes: 1024 });
     messages.insert({ chat: GROUP, handle: BOB, itemType: 2, groupTitle: 'Hiking crew' });
     messages.insert({ chat: DM, handle: ALICE, text: 'an old message synced from iCloud', dateMs: Date.now() - 3 * 24 * 3600_000 });
-    await wait(800);
-    if (values.json !== true) io.stderr(`demo: ${seen.length} events forwarded; the simulated Messages is removed\n`);
-    return seen.length > 0 ? 0 : 1;
+    for (let i = 0; i < 150 && seen.length < 8; i++) await wait(20);
+    const res = await fetch(`http://127.0.0.1:${ports.apiPort}/v1/messages`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'demo-1' },
+      body: JSON.stringify({ chat_guid: DM, text: 'Reminder set for 6 pm.' }),
+    });
+    const command = await res.json() as { id: string; status: string };
+    if (!json) {
+      io.stderr(`demo: POST /v1/messages → ${res.status} ${command.status} (${command.id}); the relay holds it in its inbox until the sender lands\n`);
+      io.stderr(`demo: ${seen.length} events reached the webhook; relay health ${mac.health().status}, hub health ${hub.health().status}\n`);
+    }
+    return seen.length >= 8 && res.status === 202 ? 0 : 1;
   } finally {
-    watcher.stop();
-    reader.close();
+    await mac.stop();
+    await hub.stop();
+    receiver.closeAllConnections();
+    await new Promise((r) => receiver.close(r));
     messages.close();
     rmSync(home, { recursive: true, force: true });
   }

@@ -1,0 +1,22 @@
+// The front door: `imessage-relay demo` runs the whole pipeline against a simulated Messages.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { CLI } from '../support/processes.js';
+
+describe('imessage-relay demo', () => {
+  it('carries every kind of event from the simulated Messages to the webhook, signed, and queues a reply', async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', CLI, 'demo'], { encoding: 'utf8', timeout: 60_000 }, (err, so, se) =>
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout: so, stderr: se }));
+    });
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trim().split('\n');
+    assert.ok(lines.length >= 8, stdout);
+    assert.ok(lines.every((l) => l.startsWith('webhook ✓')), 'every delivery signed');
+    for (const kind of ['message', 'from_me', 'delivery', 'reaction', 'edit', 'group']) assert.ok(lines.some((l) => l.includes(` ${kind} `)), kind);
+    assert.match(stdout, /\[backlog\]/);
+    assert.match(stderr, /POST \/v1\/messages → 202 queued/);
+    assert.match(stderr, /relay health ok, hub health ok/);
+  });
+});
