@@ -1,6 +1,7 @@
 // The HTTP endpoints monitoring uses: GET /health (JSON, 200 or 503) and GET /metrics (Prometheus
 // text). Both answer from in-memory state, so they stay fast whatever else the process is doing.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { httpStatus, type HealthReport } from './report.js';
 import type { Metrics } from './metrics.js';
 
@@ -26,4 +27,23 @@ export function serveHealth(req: IncomingMessage, res: ServerResponse, sources: 
     return true;
   }
   return false;
+}
+
+/** Starts `server` on host:port; resolves with the bound port (port 0 picks a free one). */
+export function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting, drops idle keep-alive connections, resolves once closed. */
+export async function close(server: Server | null): Promise<void> {
+  if (server === null) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
 }

@@ -1,11 +1,11 @@
 // The cloud hub (`imessage-relay hub`): the link server for many relays, the durable store, webhook
 // dispatchers and the assistant API with /health and /metrics.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { Metrics } from '../health/metrics.js';
+import { close as closeHttp, listen } from '../health/server.js';
 import { degraded, down, ok, overall, type ComponentHealth, type HealthReport } from '../health/report.js';
 import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
@@ -115,11 +115,7 @@ export class Hub {
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),
     });
     this.api = createServer(handler);
-    await new Promise<void>((resolve, reject) => {
-      this.api!.once('error', reject);
-      this.api!.listen(config.api.port, config.api.host, () => resolve());
-    });
-    const apiPort = (this.api.address() as AddressInfo).port;
+    const apiPort = await listen(this.api, config.api.host, config.api.port);
     for (const d of this.dispatchers) d.start();
     logger.info({ link: `${config.listen.host}:${linkPort}`, api: `${config.api.host}:${apiPort}`, relays: config.relays.length, webhooks: this.dispatchers.length }, 'hub started');
     return { linkPort, apiPort };
@@ -130,12 +126,7 @@ export class Hub {
     for (const d of this.dispatchers) d.stop();
     this.feed.close();
     await this.server.close();
-    const api = this.api;
-    if (api !== null) {
-      const closed = new Promise<void>((resolve) => api.close(() => resolve()));
-      api.closeAllConnections();
-      await closed;
-    }
+    await closeHttp(this.api);
     this.store.close();
     this.deps.logger.info('hub stopped');
   }

@@ -1,7 +1,6 @@
 // The Mac daemon (`imessage-relay run`): chat.db reader → outbox (one transaction with the cursor)
 // → link to the hub; commands from the hub → inbox. Plus /health, /metrics and logs.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -9,7 +8,7 @@ import { ChatDbReader } from '../chatdb/reader.js';
 import { parseState } from '../chatdb/reader-state.js';
 import { ChatDbWatcher } from '../chatdb/watcher.js';
 import type { MacConfig } from '../config/mac-config.js';
-import { serveHealth } from '../health/server.js';
+import { close as closeHttp, listen, serveHealth } from '../health/server.js';
 import type { HealthReport } from '../health/report.js';
 import type { Metrics } from '../health/metrics.js';
 import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
@@ -138,11 +137,7 @@ export class MacDaemon {
         res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'only /health and /metrics here' } }));
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      this.http!.once('error', reject);
-      this.http!.listen(config.health.port, config.health.host, () => resolve());
-    });
-    const port = (this.http.address() as AddressInfo).port;
+    const port = await listen(this.http, config.health.host, config.health.port);
     this.watcher.start();
     this.link.start();
     logger.info({ chatDb: config.chatDb, hub: config.hubUrl, health: `${config.health.host}:${port}`, cursor: this.reader.cursor()?.rowid ?? null }, 'relay started');
@@ -155,12 +150,7 @@ export class MacDaemon {
     this.watcher.stop();
     this.reader.close();
     this.link.stop();
-    const http = this.http;
-    if (http !== null) {
-      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeAllConnections();
-      await closed;
-    }
+    await closeHttp(this.http);
     this.store.close();
     this.deps.logger.info('relay stopped');
   }
