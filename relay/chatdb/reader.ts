@@ -101,7 +101,7 @@ export class ChatDbReader {
     const now = this.deps.clock.now();
     let stage = 'read';
     try {
-      const conn = this.connection(now);
+      const conn = this.connection();
       const q = conn.queries;
       const dv = q.dataVersion.get()!;
       const changed = dv !== this.lastDataVersion;
@@ -163,7 +163,7 @@ export class ChatDbReader {
     }
   }
 
-  private connection(now: number): ChatDbConnection {
+  private connection(): ChatDbConnection {
     if (this.conn !== null && this.conn.replaced()) {
       this.deps.logger.warn('chat.db or its WAL was replaced: reopening');
       this.reset();
@@ -191,7 +191,6 @@ export class ChatDbReader {
       throw err;
     }
     this.conn = conn;
-    void now;
     return conn;
   }
 

@@ -59,7 +59,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     if (parts[1] === 'chats' && parts.length === 2 && method === 'GET') {
       return sendJson(res, 200, { chats: deps.store.events.chats(intParam(url, 'limit', 500, 1, 5000)) });
     }
-    if (parts[1] === 'events' && parts.length === 2 && method === 'GET') return listEvents(url, req, res);
+    if (parts[1] === 'events' && parts.length === 2 && method === 'GET') return listEvents(url, res);
     if (parts[1] === 'dead-letters' && parts.length === 2 && method === 'GET') {
       return sendJson(res, 200, { dead_letters: deps.store.deliveries.dead().map((d) => ({ hook: d.hook, seq: d.event_seq, id: d.event_id, account: d.account, attempts: d.attempts, last_error: d.last_error })) });
     }
@@ -97,14 +97,14 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     sendJson(res, 202, publicCommand(command), created ? {} : { 'idempotent-replayed': 'true' });
   };
 
-  const listEvents = async (url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const listEvents = async (url: URL, res: ServerResponse): Promise<void> => {
     const after = intParam(url, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const waitS = intParam(url, 'wait', 0, 0, 60);
     const limit = intParam(url, 'limit', 100, 1, 1000);
     const account = url.searchParams.get('account') ?? undefined;
     const until = Date.now() + waitS * 1000;
     let closed = false;
-    req.on('close', () => { closed = true; });
+    res.on('close', () => { closed = true; });
     for (;;) {
       const events = deps.store.events.after(after, limit, account);
       if (events.length > 0 || Date.now() >= until || closed) {

@@ -359,3 +359,42 @@ describe('chat.db reader under load and failure', { skip: needsFixtures }, () =>
     }
   });
 });
+
+describe('chat.db reader when its events cannot be stored', { skip: needsFixtures }, () => {
+  it('a failed commit (disk full) advances nothing; the same events are stored once on the next poll', async () => {
+    const tmp = tempDir();
+    const w = makeMessagesDb(tmp.dir, 'macos15');
+    w.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
+    const { ChatDbReader } = await import('../../relay/chatdb/reader.js');
+    const { systemClock } = await import('../../relay/clock.js');
+    const { silentLogger } = await import('../../relay/logger.js');
+    const { RelayError } = await import('../../relay/errors.js');
+    const stored: RelayEvent[] = [];
+    let failNext = false;
+    const reader = new ChatDbReader({
+      path: w.path, clock: systemClock, logger: silentLogger(), homeDir: tmp.dir, state: null, startAfter: 'end', options: { settleMs: 0 },
+      commit: (events) => {
+        if (failNext && events.length > 0) { failNext = false; throw new RelayError('STORE_DISK_FULL', 'the disk is full'); }
+        stored.push(...events);
+      },
+    });
+    try {
+      assert.equal(reader.poll().ok, true);
+      const a = w.insert({ chat: DM, handle: ALICE, text: 'first' });
+      const b = w.insert({ chat: DM, handle: ALICE, text: 'second' });
+      failNext = true;
+      const failed = reader.poll();
+      assert.equal(failed.ok, false);
+      assert.equal(!failed.ok && failed.error.code, 'STORE_DISK_FULL');
+      assert.equal(reader.status().state, 'down');
+      assert.equal(stored.length, 0);
+      for (let i = 0; i < 3 && stored.length < 2; i++) reader.poll();
+      assert.deepEqual(stored.map((e) => e.guid), [a.guid, b.guid]);
+      assert.equal(reader.status().state, 'ok');
+      reader.poll();
+      assert.equal(stored.length, 2, 'not stored twice');
+    } finally {
+      reader.close(); w.close(); tmp.cleanup();
+    }
+  });
+});
