@@ -88,7 +88,7 @@ export async function e2eBench(log: Log): Promise<void> {
   const body = encodeAttributedBody('A typical message of a few words, as people write them.');
   {
     const n = 40_000;
-    const env = await newEnv(50, 16);
+    const env = await newEnv(50, 32);
     try {
       await env.startHub();
       await env.startMac();
@@ -101,7 +101,7 @@ export async function e2eBench(log: Log): Promise<void> {
       log('e2e.settle_ms', 50, 'ms');
       const sample = JSON.stringify({ id: 'message:00000000-0000-0000-0000-000000000000', seq: 1, account: 'alice', prompt: true, event: { kind: 'message', rowid: 1, guid: '00000000-0000-0000-0000-000000000000', date: '2026-11-26T13:10:59.429Z', service: 'iMessage', sender: '+15550000001', chat: { guid: 'iMessage;-;+15550000001', identifier: '+15550000001', name: null, is_group: false, participants: ['+15550000001'] }, backlog: false, text: 'A typical message of a few words, as people write them.', attachments: [], reply_to: null, mentions: [], decode_error: null } });
       const payloads = Array.from({ length: n }, () => sample);
-      const base = await baseline(payloads, 16);
+      const base = await baseline(payloads, 32);
       log('e2e.plain_ws_baseline_events_per_s', base, 'events/s');
       log('e2e.ratio_baseline_over_ours', base / (n / s), '×');
     } finally {

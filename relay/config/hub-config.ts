@@ -57,7 +57,7 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
       backoffBaseMs: w.number('backoffBaseMs', 1000, { min: 1, integer: true }),
       backoffCapMs: w.number('backoffCapMs', 600_000, { min: 1, integer: true }),
       timeoutMs: w.number('timeoutMs', 10_000, { min: 10, integer: true }),
-      concurrency: w.number('concurrency', 16, { min: 1, max: 256, integer: true }),
+      concurrency: w.number('concurrency', 32, { min: 1, max: 256, integer: true }),
     };
   });
   return {
