@@ -77,7 +77,9 @@ describe('kill -9 during a 2,000-message stream', () => {
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(env.receiver.distinct().length, 2000);
       const duplicates = env.receiver.received.length - 2000;
-      assert.ok(duplicates <= 10 * 16, `at most the in-flight POSTs repeat after a hub crash (${duplicates})`);
+      // At-least-once to webhooks: after a crash only POSTs in flight or not yet recorded (≤ 32 lanes + one
+      // 500-row batch of delivery marks) can repeat; receivers drop them by event id.
+      assert.ok(duplicates <= 10 * (32 + 500), `only in-flight or unrecorded POSTs repeat after a hub crash (${duplicates})`);
       assertInChatOrder(env, perChat);
       let stored = 0;
       let after = 0;
