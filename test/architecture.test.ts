@@ -36,6 +36,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: [],
   mac: ['chatdb', 'config', 'health', 'link', 'model', 'store'],
   hub: ['config', 'health', 'link', 'model', 'store'],
+  'messages-app': ['model'],
   cli: ['chatdb', 'config', 'hub', 'link', 'mac', 'model', 'simulator', 'typedstream'],
   '.': ['cli', 'model'],
 };
