@@ -34,7 +34,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['model'],
   health: [],
   config: [],
-  mac: ['chatdb', 'config', 'health', 'link', 'model', 'store'],
+  mac: ['chatdb', 'config', 'health', 'link', 'messages-app', 'model', 'store'],
   hub: ['config', 'health', 'link', 'model', 'store'],
   'messages-app': ['model'],
   cli: ['chatdb', 'config', 'hub', 'link', 'mac', 'model', 'simulator', 'typedstream'],

@@ -150,5 +150,5 @@ export function mapRow(row: RawMessageRow, ctx: MapContext): RelayEvent | null {
   };
   if (!fromMe) return { kind: 'message', ...message };
   const error = num(row.error);
-  return { kind: 'from_me', ...message, is_sent: num(row.is_sent) === 1, error: error === 0 ? null : error };
+  return { kind: 'from_me', ...message, is_sent: num(row.is_sent) === 1, error: error === 0 ? null : error, command_id: null };
 }

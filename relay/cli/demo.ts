@@ -78,6 +78,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
       hubUrl: `ws://127.0.0.1:${ports.linkPort}`, hubPublicKey: Buffer.from(hubKey.publicKey).toString('base64'),
       health: { host: '127.0.0.1', port: 0 }, reader: { settleMs: 250, ageFenceMinutes: 15, pollIntervalMs: 1000 },
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 1000, degradedAgeSeconds: 120 },
+      sender: { enabled: false, osascript: '/usr/bin/osascript', timeoutMs: 30_000, perSecond: 3, perChatPerSecond: 1, confirmMs: 10_000, followMs: 600_000 },
       quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
   });

@@ -29,6 +29,12 @@ export interface MacConfig {
   readonly reader: { readonly settleMs: number; readonly ageFenceMinutes: number; readonly pollIntervalMs: number };
   readonly link: LinkConfig & { readonly window: number; readonly batch: number };
   readonly outbox: { readonly degradedDepth: number; readonly degradedAgeSeconds: number };
+  readonly sender: {
+    /** Off: commands wait in the inbox (the demo, until it has a simulated osascript). */
+    readonly enabled: boolean;
+    readonly osascript: string; readonly timeoutMs: number; readonly perSecond: number; readonly perChatPerSecond: number;
+    readonly confirmMs: number; readonly followMs: number;
+  };
   readonly quietMinutes: number;
   readonly retentionDays: number;
   readonly log: LogConfig;
@@ -63,7 +69,9 @@ export function parseListen(node: ConfigNode, defaultPort: number): { host: stri
 
 /** Validates the Mac config; every error names the key and what was expected. */
 export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
-  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'quietMinutes', 'retentionDays', 'log']);
+  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'quietMinutes', 'retentionDays', 'log']);
+  const sender = root.object('sender');
+  sender.only(['enabled', 'osascript', 'timeoutMs', 'perSecond', 'perChatPerSecond', 'confirmMs', 'followMs']);
   const dataDir = configPath(root.string('dataDir', join(homedir(), 'Library', 'Application Support', 'imessage-relay')), file);
   const hub = root.object('hub');
   hub.only(['url', 'publicKey']);
@@ -94,6 +102,15 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
     outbox: {
       degradedDepth: outbox.number('degradedDepth', 1000, { min: 1, integer: true }),
       degradedAgeSeconds: outbox.number('degradedAgeSeconds', 120, { min: 1 }),
+    },
+    sender: {
+      enabled: sender.boolean('enabled', true),
+      osascript: configPath(sender.string('osascript', '/usr/bin/osascript'), file),
+      timeoutMs: sender.number('timeoutMs', 30_000, { min: 100, integer: true }),
+      perSecond: sender.number('perSecond', 3, { min: 0.01 }),
+      perChatPerSecond: sender.number('perChatPerSecond', 1, { min: 0.01 }),
+      confirmMs: sender.number('confirmMs', 10_000, { min: 100, integer: true }),
+      followMs: sender.number('followMs', 600_000, { min: 1000, integer: true }),
     },
     quietMinutes: root.number('quietMinutes', 0, { min: 0 }),
     retentionDays: root.number('retentionDays', 7, { min: 0 }),

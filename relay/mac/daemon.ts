@@ -21,6 +21,9 @@ import { MacStore } from '../store/mac-store.js';
 import { macHealth } from './mac-health.js';
 import { macMetrics } from './mac-metrics.js';
 import { MacLinkSession } from './link-session.js';
+import { SentRows } from '../chatdb/sent-rows.js';
+import { runScript } from '../messages-app/osascript.js';
+import { Sender } from '../messages-app/sender.js';
 
 export const AGENT = 'imessage-relay/0.1.0';
 
@@ -37,6 +40,9 @@ export class MacDaemon {
   private readonly watcher: ChatDbWatcher;
   private readonly link: LinkClient;
   private session: MacLinkSession | null = null;
+  private readonly sender: Sender | null;
+  private readonly sentRows: SentRows;
+  private automationDenied = false;
   private http: Server | null = null;
   private readonly startedAt: number;
   private stopping = false;
@@ -68,6 +74,18 @@ export class MacDaemon {
       options: { pollIntervalMs: config.reader.pollIntervalMs },
       onPoll: (o) => { if (!o.ok) this.metrics.inc('chatdb_errors_total', 1, { code: o.error.code }); },
     });
+    this.sentRows = new SentRows(config.chatDb);
+    const s = config.sender;
+    this.sender = !s.enabled ? null : new Sender({
+      store: this.store, rows: this.sentRows, clock, logger,
+      run: (name, args) => runScript(name, args, { osascript: s.osascript, timeoutMs: s.timeoutMs }),
+      options: { perSecond: s.perSecond, perChatPerSecond: s.perChatPerSecond, confirmMs: s.confirmMs, followMs: s.followMs },
+      onResult: () => { this.depthCache.at = 0; this.session?.pump(); },
+      onAutomation: (denied) => {
+        if (denied && !this.automationDenied) logger.error('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation');
+        this.automationDenied = denied;
+      },
+    });
     this.link = new LinkClient({
       url: config.hubUrl, keys, hubPublicKey: hubKey, clock, logger,
       channel: { ...DEFAULT_CHANNEL_OPTIONS, heartbeatMs: config.link.heartbeatMs, deadAfterMs: config.link.deadAfterMs, maxFrameBytes: config.link.maxFrameBytes },
@@ -82,7 +100,7 @@ export class MacDaemon {
           },
           onSent: (n) => this.metrics.inc('events_forwarded_total', n),
           onAcked: (n) => { this.metrics.inc('events_acked_total', n); this.depthCache.at = 0; },
-          onCommands: (n) => this.metrics.inc('commands_total', n, { result: 'received' }),
+          onCommands: (n) => { this.metrics.inc('commands_total', n, { result: 'received' }); this.sender?.wake(); },
         });
         this.session.start();
       },
@@ -94,7 +112,15 @@ export class MacDaemon {
     });
   }
 
-  private commit(events: readonly RelayEvent[], state: object): void {
+  /** A from-me row the relay sent carries its command id (the hub and assistants see it is our own reply). */
+  private markOwn(e: RelayEvent): RelayEvent {
+    if (e.kind !== 'from_me') return e;
+    const id = this.store.sentBy(e.guid) ?? this.sender?.claim(e.chat?.guid ?? null, e.chat?.identifier ?? null, e.text, e.rowid) ?? null;
+    return id === null ? e : { ...e, command_id: id };
+  }
+
+  private commit(read: readonly RelayEvent[], state: object): void {
+    const events = read.map((e) => this.markOwn(e));
     this.store.enqueueWithCursor(events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> })), 'chatdb', JSON.stringify(state));
     const now = this.deps.clock.now();
     const debug = this.deps.logger.isLevelEnabled('debug');
@@ -121,7 +147,7 @@ export class MacDaemon {
     const { config, clock } = this.deps;
     return macHealth({
       now: clock.now(), startedAt: this.startedAt, stopping: this.stopping, reader: this.reader.status(),
-      link: this.linkState, outbox: this.depth(), lastInboundAt: this.lastInboundAt,
+      link: this.linkState, outbox: this.depth(), lastInboundAt: this.lastInboundAt, automationDenied: this.automationDenied,
       limits: { degradedDepth: config.outbox.degradedDepth, degradedAgeSeconds: config.outbox.degradedAgeSeconds, quietMinutes: config.quietMinutes },
     });
   }
@@ -140,6 +166,7 @@ export class MacDaemon {
     const port = await listen(this.http, config.health.host, config.health.port);
     this.watcher.start();
     this.link.start();
+    this.sender?.start();
     logger.info({ chatDb: config.chatDb, hub: config.hubUrl, health: `${config.health.host}:${port}`, cursor: this.reader.cursor()?.rowid ?? null }, 'relay started');
     return port;
   }
@@ -149,6 +176,8 @@ export class MacDaemon {
     this.stopping = true;
     this.watcher.stop();
     this.reader.close();
+    await this.sender?.stop();
+    this.sentRows.close();
     this.link.stop();
     await closeHttp(this.http);
     this.store.close();

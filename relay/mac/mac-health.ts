@@ -10,6 +10,7 @@ export interface MacHealthInputs {
   readonly link: { readonly up: boolean; readonly since: number; readonly reason: string | null; readonly account: string | null };
   readonly outbox: { readonly count: number; readonly oldestAgeMs: number | null };
   readonly lastInboundAt: number | null;
+  readonly automationDenied: boolean;
   readonly limits: { readonly degradedDepth: number; readonly degradedAgeSeconds: number; readonly quietMinutes: number };
 }
 
@@ -33,7 +34,10 @@ export function macHealth(i: MacHealthInputs): HealthReport {
   const inbound: ComponentHealth = quietMs > 0 && quietFor > quietMs
     ? degraded(`no incoming message for ${Math.round(quietFor / 60_000)} min (expected within ${i.limits.quietMinutes})`, { last_inbound_at: iso(i.lastInboundAt) })
     : ok({ last_inbound_at: iso(i.lastInboundAt) });
-  const components: Record<string, ComponentHealth> = { chatdb, link, outbox, inbound };
+  const messages: ComponentHealth = i.automationDenied
+    ? degraded('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation')
+    : ok();
+  const components: Record<string, ComponentHealth> = { chatdb, link, outbox, inbound, messages };
   if (i.stopping) components['process'] = down('shutting down');
   return { status: overall(components), role: 'mac', checked_at: new Date(i.now).toISOString(), uptime_s: Math.round((i.now - i.startedAt) / 1000), components };
 }

@@ -61,6 +61,8 @@ export interface FromMeEvent extends Omit<MessageEvent, 'kind'> {
   readonly is_sent: boolean;
   /** Messages' error code for a failed send, null when none. */
   readonly error: number | null;
+  /** The relay's command that sent this row; null when the user sent it (any device). */
+  readonly command_id: string | null;
 }
 
 export type ReactionName = 'love' | 'like' | 'dislike' | 'laugh' | 'emphasis' | 'question' | 'emoji' | 'sticker';

@@ -12,6 +12,9 @@ const MIGRATIONS = [
      received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, apple_guid TEXT, error TEXT);
    CREATE INDEX inbox_state ON inbox(state);
    CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  `ALTER TABLE inbox ADD COLUMN probe_rowid INTEGER;
+   ALTER TABLE inbox ADD COLUMN sent_rowid INTEGER;
+   CREATE TABLE sent_rows (apple_guid TEXT PRIMARY KEY, command_id TEXT NOT NULL, sent_at INTEGER NOT NULL);`,
 ];
 
 export interface NewOutboxItem {
@@ -33,6 +36,11 @@ export interface InboxRow {
   readonly commandId: string;
   readonly body: Record<string, unknown>;
   readonly state: string;
+  /** chat.db MAX(ROWID) noted just before osascript ran (null before the send started). */
+  readonly probeRowid: number | null;
+  /** The chat.db row the send produced, once found. */
+  readonly sentRowid: number | null;
+  readonly appleGuid: string | null;
 }
 
 export class MacStore {
@@ -51,8 +59,13 @@ export class MacStore {
       depth: db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE acked_at IS NULL'),
       ackedSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE acked_at IS NOT NULL').pluck(),
       insertCommand: db.prepare('INSERT OR IGNORE INTO inbox (seq, command_id, body, state, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      commandsIn: db.prepare('SELECT seq, command_id AS commandId, body, state FROM inbox WHERE state = ? ORDER BY seq'),
-      setCommandState: db.prepare('UPDATE inbox SET state = ?, updated_at = ?, apple_guid = COALESCE(?, apple_guid), error = ? WHERE command_id = ?'),
+      commandsIn: db.prepare(`SELECT seq, command_id AS commandId, body, state, probe_rowid AS probeRowid, sent_rowid AS sentRowid,
+        apple_guid AS appleGuid FROM inbox WHERE state = ? ORDER BY seq`),
+      setCommandState: db.prepare(`UPDATE inbox SET state = ?, updated_at = ?, apple_guid = COALESCE(?, apple_guid), error = ?,
+        sent_rowid = COALESCE(?, sent_rowid) WHERE command_id = ?`),
+      markSending: db.prepare("UPDATE inbox SET state = 'sending', probe_rowid = ?, updated_at = ? WHERE command_id = ?"),
+      rememberSent: db.prepare('INSERT OR IGNORE INTO sent_rows (apple_guid, command_id, sent_at) VALUES (?, ?, ?)'),
+      sentBy: db.prepare('SELECT command_id FROM sent_rows WHERE apple_guid = ?').pluck(),
       pruneOutbox: db.prepare('DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?'),
       pruneInbox: db.prepare("DELETE FROM inbox WHERE state IN ('sent', 'delivered', 'read', 'failed', 'unknown') AND updated_at < ?"),
     };
@@ -141,17 +154,36 @@ export class MacStore {
   }
 
   commandsInState(state: string): InboxRow[] {
-    return (this.stmts.commandsIn.all(state) as Array<{ seq: number; commandId: string; body: string; state: string }>)
+    return (this.stmts.commandsIn.all(state) as Array<Omit<InboxRow, 'body'> & { body: string }>)
       .map((r) => ({ ...r, body: JSON.parse(r.body) as Record<string, unknown> }));
   }
 
-  /** Sets a command's state and enqueues its result for the hub, in one transaction. */
-  setCommandState(commandId: string, state: string, detail: { appleGuid?: string | null; error?: string | null } = {}): void {
+  private result(commandId: string, state: string, appleGuid: string | null, error: string | null, now: number): void {
+    this.stmts.enqueue.run('result', `${commandId}:${state}${appleGuid === null ? '' : `:${appleGuid}`}`, JSON.stringify({ command_id: commandId, status: state, apple_guid: appleGuid, error, at: new Date(now).toISOString() }), now);
+  }
+
+  /** State `sending`, written (with the ROWID noted before osascript) before osascript runs. */
+  markSending(commandId: string, probeRowid: number): void {
     const now = this.now();
     this.write(() => {
-      this.stmts.setCommandState.run(state, now, detail.appleGuid ?? null, detail.error ?? null, commandId);
-      this.stmts.enqueue.run('result', `${commandId}:${state}`, JSON.stringify({ command_id: commandId, status: state, apple_guid: detail.appleGuid ?? null, error: detail.error ?? null, at: new Date(now).toISOString() }), now);
+      this.stmts.markSending.run(probeRowid, now, commandId);
+      this.result(commandId, 'sending', null, null, now);
     });
+  }
+
+  /** Sets a command's state (and the row it produced) and enqueues its result for the hub, in one transaction. */
+  setCommandState(commandId: string, state: string, detail: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null } = {}): void {
+    const now = this.now();
+    this.write(() => {
+      this.stmts.setCommandState.run(state, now, detail.appleGuid ?? null, detail.error ?? null, detail.sentRowid ?? null, commandId);
+      if (detail.appleGuid !== undefined && detail.appleGuid !== null) this.stmts.rememberSent.run(detail.appleGuid, commandId, now);
+      this.result(commandId, state, detail.appleGuid ?? null, detail.error ?? null, now);
+    });
+  }
+
+  /** The command whose send produced this chat.db row, if the relay sent it. */
+  sentBy(appleGuid: string): string | null {
+    return (this.stmts.sentBy.get(appleGuid) as string | undefined) ?? null;
   }
 
   /** Deletes acknowledged items and finished commands older than `olderThanMs`. Returns rows deleted. */

@@ -1,11 +1,13 @@
 // A complete relay + hub set-up on loopback for end-to-end tests: keys, configs, a chat.db with a
 // Messages-like writer, a webhook receiver; the daemon and hub run as real child processes.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNewKeyFile } from '../../relay/link/keys.js';
 import type { MessagesDb } from '../../relay/simulator/messages-db.js';
 import { makeMessagesDb, tempDir } from './chatdb-env.js';
 import { CliProcess, freePort } from './processes.js';
+import { FAKE_OSASCRIPT } from './fake-messages.js';
+import type { Scenario } from './fake-osascript/scenario.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -32,6 +34,19 @@ export class RelayEnv {
   macConfig = '';
   hub: CliProcess | null = null;
   mac: CliProcess | null = null;
+  /** The fake Messages' scenario file (the Mac daemon's osascript is the fake). */
+  scenarioFile = '';
+  sendLog = '';
+
+  sends(): Array<{ direct: { kind: string; value: string }; to: Record<string, string> }> {
+    return readFileSync(this.sendLog, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as never);
+  }
+
+  /** Tells the fake Messages how the next sends turn out (chat.db and send log filled in). */
+  messages(s: Omit<Scenario, 'chatDb' | 'sendLog'> = {}): void {
+    writeFileSync(this.scenarioFile, JSON.stringify({ ...s, chatDb: this.writer.path, sendLog: this.sendLog }));
+  }
+
   /** Run the compiled daemons (benchmarks) instead of the TypeScript sources under tsx. */
   compiled = false;
 
@@ -55,6 +70,10 @@ export class RelayEnv {
     const hookPort = opts.webhook === false ? 0 : await this.receiver.start();
     this.hookPort = hookPort;
     const b64 = (k: Uint8Array): string => Buffer.from(k).toString('base64');
+    this.scenarioFile = join(d, 'messages-scenario.json');
+    this.sendLog = join(d, 'sends.ndjson');
+    writeFileSync(this.sendLog, '');
+    this.messages({ sentAfterMs: 50, finalAfterMs: 50 });
     this.hubConfig = join(d, 'hub.json');
     this.macConfig = join(d, 'mac.json');
     mkdirSync(join(d, 'hub'), { recursive: true });
@@ -71,6 +90,7 @@ export class RelayEnv {
       chatDb: this.writer.path, dataDir: join(d, 'mac'), keyFile: join(d, 'keys', 'relay.key'),
       hub: { url: `ws://127.0.0.1:${opts.dialPort ?? this.hubPort}`, publicKey: b64(hubKey.publicKey) },
       health: { port: this.healthPort }, reader: { settleMs: 100, pollIntervalMs: 200 },
+      sender: { osascript: FAKE_OSASCRIPT, perSecond: 50, perChatPerSecond: 50, confirmMs: 3000, timeoutMs: 5000 },
       link: { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 50, backoffCapMs: 500 },
       log: { level: 'info', file: join(d, 'mac', 'logs', 'relay.log') },
       ...opts.macExtra,
@@ -84,7 +104,7 @@ export class RelayEnv {
   }
 
   async startMac(): Promise<CliProcess> {
-    this.mac = new CliProcess(['run', '--config', this.macConfig], {}, this.compiled);
+    this.mac = new CliProcess(['run', '--config', this.macConfig], { FAKE_MESSAGES_SCENARIO: this.scenarioFile }, this.compiled);
     await this.mac.waitForLog(/^relay started$/);
     return this.mac;
   }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { AppleEventError, PathObject, messagesApplication, type SendDirect, type SendTarget } from './messages-model.js';
 import type { Scenario } from './scenario.js';
-import { writeSentRow } from './rows.js';
+import { chatsInDb, writeSentRow } from './rows.js';
 
 const args = process.argv.slice(2);
 if (args[0] !== '-l' || args[1] !== 'JavaScript' || args[2] === undefined) {
@@ -15,7 +15,8 @@ if (args[0] !== '-l' || args[1] !== 'JavaScript' || args[2] === undefined) {
 }
 const file = args[2];
 const argv = args.slice(3);
-const scenario = JSON.parse(readFileSync(process.env['FAKE_MESSAGES_SCENARIO'] ?? '', 'utf8')) as Scenario;
+const loaded = JSON.parse(readFileSync(process.env['FAKE_MESSAGES_SCENARIO'] ?? '', 'utf8')) as Scenario;
+const scenario: Scenario = loaded.chats !== undefined ? loaded : { ...loaded, chats: chatsInDb(loaded.chatDb) };
 
 const pendingRows: Array<{ rowid: number }> = [];
 const onSend = (direct: SendDirect, to: SendTarget): void => {

@@ -49,13 +49,13 @@ export function messagesApplication(s: Scenario, onSend: (direct: SendDirect, to
   const chatSpecifier = (id: string) => {
     const resolve = (): void => {
       event();
-      if (!s.chats.includes(id) && !(s.phantomChats ?? []).includes(id)) throw new AppleEventError(-1728, "Can't get object.");
+      if (!(s.chats ?? []).includes(id) && !(s.phantomChats ?? []).includes(id)) throw new AppleEventError(-1728, "Can't get object.");
     };
     return Object.assign(() => { resolve(); return chatSpecifier(id); }, {
       __target: { kind: 'chat', id } as SendTarget,
       __resolve: resolve,
       id: () => { resolve(); return id; },
-      exists: () => { event(); return s.chats.includes(id); },
+      exists: () => { event(); return (s.chats ?? []).includes(id); },
     });
   };
   const participantSpecifier = (handle: string, service: string) => Object.assign(() => participantSpecifier(handle, service), {
@@ -78,7 +78,7 @@ export function messagesApplication(s: Scenario, onSend: (direct: SendDirect, to
       return accountList.filter((t) => q.serviceType === undefined || t === q.serviceType).map(accountSpecifier);
     },
   });
-  const chats = collection(() => { event(); return s.chats.map(chatSpecifier); }, () => { event(); return s.chats.length; }, {
+  const chats = collection(() => { event(); return (s.chats ?? []).map(chatSpecifier); }, () => { event(); return (s.chats ?? []).length; }, {
     byId: (id: string) => chatSpecifier(id),
   });
   return {

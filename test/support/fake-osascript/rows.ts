@@ -6,6 +6,16 @@ import { encodeAttributedBody } from '../../../relay/simulator/typedstream-write
 import type { SendDirect, SendTarget } from './messages-model.js';
 import type { Scenario } from './scenario.js';
 
+/** Every chat guid in chat.db (the scripting layer's chats when a scenario names none). */
+export function chatsInDb(path: string): string[] {
+  const db = new MessagesDb(path);
+  try {
+    return db.db.prepare('SELECT guid FROM chat').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
 export function writeSentRow(s: Scenario, direct: SendDirect, to: SendTarget): { rowid: number } | null {
   if ((s.outcome ?? 'delivered') === 'dropped') return null;
   const db = new MessagesDb(s.chatDb);

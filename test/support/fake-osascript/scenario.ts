@@ -10,8 +10,8 @@ export interface Scenario {
   /** Messages running? When false and `launchFails`, events fail with -600. */
   readonly running?: boolean;
   readonly launchFails?: boolean;
-  /** Chats the scripting layer knows (ids); a chat in chat.db but missing here gives -1728. */
-  readonly chats: readonly string[];
+  /** Chats the scripting layer knows (ids); a chat in chat.db but missing here gives -1728. Absent: every chat in chat.db. */
+  readonly chats?: readonly string[];
   /** Chat ids that resolve to a phantom target: the send "succeeds" and writes a ghost row (macOS 26). */
   readonly phantomChats?: readonly string[];
   readonly accounts?: ReadonlyArray<'iMessage' | 'SMS' | 'RCS'>;

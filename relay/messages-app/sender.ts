@@ -1,0 +1,246 @@
+// The relay's hands: commands from the inbox become messages in Messages, each sent at most once.
+// `sending` is stored (with chat.db's MAX(ROWID)) before osascript runs; afterwards the row is found
+// in chat.db and followed (sent, delivered, read, failed); a send that cannot be confirmed is
+// `unknown`, never repeated. One osascript at a time, in inbox order, within the rate limits.
+import type { Clock } from '../clock.js';
+import { RelayError, asRelayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { OsaCode, type ScriptName } from './osascript.js';
+import { RateLimiter, type RateLimits } from './rate-limit.js';
+
+export type SentStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+export interface FoundRow { readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean }
+export type Target = { readonly chatGuid: string } | { readonly handle: string; readonly service: string };
+
+/** chat.db lookups the sender needs (chatdb/sent-rows.ts). */
+export interface SentRowLookup {
+  maxRowid(): number;
+  find(target: Target, text: string, afterRowid: number): FoundRow | null;
+  ghost(afterRowid: number): FoundRow | null;
+  state(rowid: number): FoundRow | null;
+}
+
+/** A command waiting in (or half-way out of) the inbox. */
+export interface InboxRow {
+  readonly commandId: string;
+  readonly body: Record<string, unknown>;
+  readonly probeRowid: number | null;
+  readonly sentRowid: number | null;
+}
+
+/** The inbox side of the Mac store. */
+export interface CommandStore {
+  commandsInState(state: string): InboxRow[];
+  markSending(commandId: string, probeRowid: number): void;
+  setCommandState(commandId: string, state: string, detail?: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null }): void;
+}
+
+export interface SenderOptions extends RateLimits {
+  /** How long to look for the row after osascript answered (default 10 s). */
+  readonly confirmMs: number;
+  /** How long to follow a found row towards delivered/read (default 10 min). */
+  readonly followMs: number;
+  readonly pollMs: number;
+}
+
+export const DEFAULT_SENDER_OPTIONS: SenderOptions = { perSecond: 3, perChatPerSecond: 1, confirmMs: 10_000, followMs: 600_000, pollMs: 100 };
+
+export interface SenderDeps {
+  readonly store: CommandStore;
+  readonly rows: SentRowLookup;
+  readonly run: (name: ScriptName, args: Record<string, string>) => Promise<Record<string, unknown>>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options?: Partial<SenderOptions>;
+  /** Results were stored (the outbox has something for the hub). */
+  readonly onResult?: () => void;
+  /** Automation permission seen denied (true) or working again (false). */
+  readonly onAutomation?: (denied: boolean) => void;
+}
+
+interface Follow { readonly commandId: string; readonly rowid: number; status: SentStatus; readonly until: number }
+interface InFlight { readonly commandId: string; readonly target: Target; readonly text: string; readonly probe: number }
+
+const FINAL: ReadonlySet<string> = new Set(['read', 'failed']);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const publicStatus = (s: SentStatus): string => (s === 'pending' ? 'sending' : s);
+
+function parse(body: Record<string, unknown>): { text: string; target: Target } | string {
+  const text = body['text'];
+  if (body['kind'] !== 'send' || typeof text !== 'string' || text === '') return 'not a send command with text';
+  if (typeof body['chat_guid'] === 'string') return { text, target: { chatGuid: body['chat_guid'] } };
+  if (typeof body['handle'] === 'string') return { text, target: { handle: body['handle'], service: typeof body['service'] === 'string' && body['service'] !== 'any' ? body['service'] : 'iMessage' } };
+  return 'no chat_guid or handle';
+}
+
+export class Sender {
+  private readonly opts: SenderOptions;
+  private readonly rate: RateLimiter;
+  private readonly follows = new Map<string, Follow>();
+  private inFlight: InFlight | null = null;
+  private stopped = true;
+  private wakeUp: (() => void) | null = null;
+  private followTimer: NodeJS.Timeout | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: SenderDeps) {
+    this.opts = { ...DEFAULT_SENDER_OPTIONS, ...deps.options };
+    this.rate = new RateLimiter(this.opts, deps.clock);
+  }
+
+  /** Reconciles sends a crash left half-done, then works through the inbox. */
+  start(): void {
+    this.stopped = false;
+    this.followTimer = setInterval(() => this.followTick(), Math.max(50, this.opts.pollMs * 2));
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    if (this.followTimer !== null) clearInterval(this.followTimer);
+    await this.loopDone;
+  }
+
+  /** New commands arrived. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** If a from-me row belongs to the send in progress, the command id (so the event says the relay sent it). */
+  claim(chatGuid: string | null, chatIdentifier: string | null, text: string | null, rowid: number): string | null {
+    const f = this.inFlight;
+    if (f === null || rowid <= f.probe || (text ?? '').normalize('NFC') !== f.text.normalize('NFC')) return null;
+    const t = f.target;
+    return ('chatGuid' in t ? t.chatGuid === chatGuid : t.handle === chatIdentifier) ? f.commandId : null;
+  }
+
+  private async loop(): Promise<void> {
+    for (const cmd of this.deps.store.commandsInState('sending')) {
+      if (this.stopped) return;
+      await this.reconcile(cmd);
+    }
+    while (!this.stopped) {
+      const next = this.deps.store.commandsInState('received')[0];
+      if (next === undefined) {
+        await new Promise<void>((resolve) => { this.wakeUp = resolve; setTimeout(resolve, 1000); });
+        this.wakeUp = null;
+        continue;
+      }
+      try {
+        await this.send(next);
+      } catch (err) {
+        // A store failure: the command stays where it was and is looked at again.
+        this.deps.logger.error({ id: next.commandId, err: asRelayError(err).message }, 'sender: command could not be processed');
+        await sleep(1000);
+      }
+    }
+  }
+
+  private set(id: string, state: string, detail: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null } = {}): void {
+    this.deps.store.setCommandState(id, state, detail);
+    this.deps.logger.info({ id, state, error: detail.error ?? undefined }, `send ${state}`);
+    this.deps.onResult?.();
+  }
+
+  private async send(cmd: InboxRow): Promise<void> {
+    const parsed = parse(cmd.body);
+    if (typeof parsed === 'string') return this.set(cmd.commandId, 'failed', { error: `BAD_COMMAND: ${parsed}` });
+    const { text, target } = parsed;
+    const chatKey = 'chatGuid' in target ? target.chatGuid : `${target.service};-;${target.handle}`;
+    const wait = this.rate.delay(chatKey);
+    if (wait > 0) await sleep(wait);
+    const probe = this.deps.rows.maxRowid();
+    this.deps.store.markSending(cmd.commandId, probe);
+    this.deps.onResult?.();
+    this.rate.record(chatKey);
+    let used: Target = target;
+    this.inFlight = { commandId: cmd.commandId, target, text, probe };
+    let failure: RelayError | null = null;
+    try {
+      if ('chatGuid' in target) {
+        try {
+          await this.deps.run('send-to-chat', { chat: target.chatGuid, text });
+        } catch (err) {
+          const e = asRelayError(err);
+          const dm = /^([^;]+);-;(.+)$/.exec(target.chatGuid);
+          if (e.code !== OsaCode.NotFound || dm === null) throw e;
+          // -1728 fails before anything is sent: try once more through the handle and its service.
+          used = { handle: dm[2]!, service: dm[1] === 'any' ? 'iMessage' : dm[1]! };
+          this.inFlight = { ...this.inFlight, target: used };
+          await this.deps.run('send-to-handle', { handle: used.handle, service: used.service, text });
+        }
+      } else {
+        await this.deps.run('send-to-handle', { handle: target.handle, service: target.service, text });
+      }
+      this.deps.onAutomation?.(false);
+    } catch (err) {
+      failure = asRelayError(err);
+      if (failure.code === OsaCode.AutomationDenied) this.deps.onAutomation?.(true);
+    }
+    try {
+      if (failure !== null && failure.details['ambiguous'] !== true) {
+        this.set(cmd.commandId, 'failed', { error: `${failure.code}: ${failure.message}` });
+        return;
+      }
+      await this.confirm(cmd.commandId, used, text, probe, failure);
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  /** Looks for the row the send produced; reports it and follows it, or reports ghost / unknown. */
+  private async confirm(id: string, target: Target, text: string, probe: number, failure: RelayError | null): Promise<void> {
+    const until = this.deps.clock.now() + this.opts.confirmMs;
+    for (;;) {
+      const row = this.deps.rows.find(target, text, probe);
+      if (row !== null) {
+        this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
+        if (!FINAL.has(row.status) && !(row.noReceipts && row.status === 'sent')) {
+          this.follows.set(id, { commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
+        }
+        return;
+      }
+      const ghost = this.deps.rows.ghost(probe);
+      if (ghost !== null) {
+        this.set(id, 'failed', { appleGuid: ghost.guid, error: 'GHOST_ROW: Messages accepted the send but wrote an empty, unjoined row (macOS 26); nothing went out' });
+        return;
+      }
+      if (this.deps.clock.now() >= until || this.stopped) break;
+      await sleep(this.opts.pollMs);
+    }
+    this.set(id, 'unknown', { error: failure === null ? 'NO_ROW: osascript succeeded but no matching row appeared in chat.db' : `${failure.code}: ${failure.message}` });
+  }
+
+  private async reconcile(cmd: InboxRow): Promise<void> {
+    const parsed = parse(cmd.body);
+    if (typeof parsed === 'string') return this.set(cmd.commandId, 'failed', { error: `BAD_COMMAND: ${parsed}` });
+    if (cmd.sentRowid !== null) {
+      const row = this.deps.rows.state(cmd.sentRowid);
+      if (row !== null) {
+        this.follows.set(cmd.commandId, { commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
+        return;
+      }
+    }
+    this.deps.logger.warn({ id: cmd.commandId }, 'a send was interrupted; looking for its row in chat.db (it is never sent again)');
+    const dm = 'chatGuid' in parsed.target ? /^([^;]+);-;(.+)$/.exec(parsed.target.chatGuid) : null;
+    const target = dm === null ? parsed.target : { handle: dm[2]!, service: dm[1]! };
+    await this.confirm(cmd.commandId, target, parsed.text, cmd.probeRowid ?? this.deps.rows.maxRowid(), null);
+  }
+
+  private followTick(): void {
+    const now = this.deps.clock.now();
+    for (const f of this.follows.values()) {
+      try {
+        const row = this.deps.rows.state(f.rowid);
+        if (row !== null && row.status !== f.status) {
+          f.status = row.status;
+          this.set(f.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
+        }
+        if (row === null || FINAL.has(f.status) || (row.noReceipts && f.status === 'sent') || now > f.until) this.follows.delete(f.commandId);
+      } catch (err) {
+        this.deps.logger.warn({ id: f.commandId, err: asRelayError(err).message }, 'following a sent row failed; will retry');
+      }
+    }
+  }
+}
