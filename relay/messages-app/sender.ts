@@ -120,6 +120,10 @@ export class Sender {
       if (this.stopped) return;
       await this.reconcile(cmd);
     }
+    // Sent but not yet delivered or read when the relay stopped: keep following them.
+    for (const state of ['sent', 'delivered'] as const) {
+      for (const cmd of this.deps.store.commandsInState(state)) if (cmd.sentRowid !== null) await this.reconcile(cmd);
+    }
     while (!this.stopped) {
       const next = this.deps.store.commandsInState('received')[0];
       if (next === undefined) {
@@ -218,7 +222,11 @@ export class Sender {
     if (cmd.sentRowid !== null) {
       const row = this.deps.rows.state(cmd.sentRowid);
       if (row !== null) {
-        this.follows.set(cmd.commandId, { commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
+        // It may have moved on while the relay was down: report where it is now, then follow it.
+        this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
+        if (!FINAL.has(row.status) && !(row.noReceipts && row.status === 'sent')) {
+          this.follows.set(cmd.commandId, { commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
+        }
         return;
       }
     }
