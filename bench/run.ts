@@ -8,6 +8,7 @@ import { pollBench } from './poll.js';
 import { e2eBench } from './e2e.js';
 import { linkBench } from './link.js';
 import { idleBench } from './idle.js';
+import { sendBench } from './send.js';
 
 export type Figures = Record<string, number>;
 
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (log: (name: string, value: number, unit: string) 
   link: linkBench,
   e2e: e2eBench,
   idle: idleBench,
+  send: sendBench,
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -22,7 +22,7 @@ import { macHealth } from './mac-health.js';
 import { macMetrics } from './mac-metrics.js';
 import { MacLinkSession } from './link-session.js';
 import { SentRows } from '../chatdb/sent-rows.js';
-import { runScript } from '../messages-app/osascript.js';
+import { runScript, type ScriptName } from '../messages-app/osascript.js';
 import { Sender } from '../messages-app/sender.js';
 
 export const AGENT = 'imessage-relay/0.1.0';
@@ -31,6 +31,8 @@ export interface MacDaemonDeps {
   readonly config: MacConfig;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Replaces osascript (the benchmark's zero-cost Messages); default runs our JXA files with osascript. */
+  readonly runScript?: (name: ScriptName, args: Record<string, string>) => Promise<Record<string, unknown>>;
 }
 
 export class MacDaemon {
@@ -78,9 +80,10 @@ export class MacDaemon {
     const s = config.sender;
     this.sender = !s.enabled ? null : new Sender({
       store: this.store, rows: this.sentRows, clock, logger,
-      run: (name, args) => runScript(name, args, { osascript: s.osascript, timeoutMs: s.timeoutMs }),
+      run: deps.runScript ?? ((name, args) => runScript(name, args, { osascript: s.osascript, timeoutMs: s.timeoutMs })),
       options: { perSecond: s.perSecond, perChatPerSecond: s.perChatPerSecond, confirmMs: s.confirmMs, followMs: s.followMs },
-      onResult: () => { this.depthCache.at = 0; this.session?.pump(); },
+      // Results go to the hub right after, not before, the osascript they describe has started.
+      onResult: () => { this.depthCache.at = 0; setImmediate(() => this.session?.pump()); },
       onAutomation: (denied) => {
         if (denied && !this.automationDenied) logger.error('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation');
         this.automationDenied = denied;

@@ -164,7 +164,7 @@ export class Sender {
     try {
       if ('chatGuid' in target) {
         try {
-          await this.deps.run('send-to-chat', { chat: target.chatGuid, text });
+          await this.runOnce('send-to-chat', { chat: target.chatGuid, text });
         } catch (err) {
           const e = asRelayError(err);
           const dm = /^([^;]+);-;(.+)$/.exec(target.chatGuid);
@@ -172,10 +172,10 @@ export class Sender {
           // -1728 fails before anything is sent: try once more through the handle and its service.
           used = { handle: dm[2]!, service: dm[1] === 'any' ? 'iMessage' : dm[1]! };
           this.inFlight = { ...this.inFlight, target: used };
-          await this.deps.run('send-to-handle', { handle: used.handle, service: used.service, text });
+          await this.runOnce('send-to-handle', { handle: used.handle, service: used.service, text });
         }
       } else {
-        await this.deps.run('send-to-handle', { handle: target.handle, service: target.service, text });
+        await this.runOnce('send-to-handle', { handle: target.handle, service: target.service, text });
       }
       this.deps.onAutomation?.(false);
     } catch (err) {
@@ -190,6 +190,19 @@ export class Sender {
       await this.confirm(cmd.commandId, used, text, probe, failure);
     } finally {
       this.inFlight = null;
+    }
+  }
+
+  /** Runs a send script; if Messages is not running (-600, nothing sent), launches it and tries once more. */
+  private async runOnce(name: ScriptName, args: Record<string, string>): Promise<void> {
+    try {
+      await this.deps.run(name, args);
+    } catch (err) {
+      if (asRelayError(err).code !== OsaCode.NotRunning) throw err;
+      this.deps.logger.warn('Messages is not running: launching it and trying once more');
+      await this.deps.run('launch', {});
+      await sleep(1000);
+      await this.deps.run(name, args);
     }
   }
 
