@@ -67,6 +67,7 @@ async function baseline(payloads: readonly string[], concurrency: number): Promi
       const body = queue.shift()!;
       active++;
       void poster.post(body, { 'content-type': 'application/json', 'x-relay-event-id': 'b', 'x-relay-timestamp': '0', 'x-relay-signature': 'x' }, 10_000)
+        .catch(() => undefined)
         .finally(() => { active--; post(); });
     }
   };
@@ -77,6 +78,7 @@ async function baseline(payloads: readonly string[], concurrency: number): Promi
   for (let i = 0; i < payloads.length; i += 200) ws.send(JSON.stringify(payloads.slice(i, i + 200)));
   await until(() => receiver.ids.size >= payloads.length, 120_000, 'baseline deliveries');
   const s = (performance.now() - t0) / 1000;
+  await until(() => active === 0, 10_000, 'baseline requests to finish');
   ws.close();
   wss.close();
   poster.close();
