@@ -15,7 +15,8 @@ const N = 100_000;
 const BATCH = 500;
 const WINDOW = 5000;
 const body = JSON.stringify({ kind: 'message', rowid: 1, guid: '0C9E5A7B-1F2D-4C3B-9E8A-7D6C5B4A3F21', date: '2026-11-26T13:10:59.429Z', service: 'iMessage', sender: '+15555550123', chat: { guid: 'iMessage;-;+15555550123', identifier: '+15555550123', name: null, is_group: false, participants: ['+15555550123'] }, backlog: false, text: 'A typical message of a few words, as people write them.', attachments: [], reply_to: null, mentions: [], decode_error: null });
-const batches = Array.from({ length: N / BATCH }, (_, b) => Array.from({ length: BATCH }, (_, i) => ({ seq: b * BATCH + i + 1, type: 'event' as const, id: `message:${b * BATCH + i}`, body })));
+type Batch = Array<{ seq: number; type: 'event'; id: string; body: string }>;
+let batches: Batch[] = [];
 
 /** Sends all batches keeping at most WINDOW items unacknowledged; resolves with events/s. */
 function drive(send: (i: number) => void, onAck: (fn: (seq: number) => void) => void): Promise<number> {
@@ -80,6 +81,7 @@ async function plain(): Promise<number> {
 }
 
 export async function linkBench(log: Log): Promise<void> {
+  batches = Array.from({ length: N / BATCH }, (_, b) => Array.from({ length: BATCH }, (_, i) => ({ seq: b * BATCH + i + 1, type: 'event' as const, id: `message:${b * BATCH + i}`, body })));
   await plain();
   await sealed();
   const p = await plain();

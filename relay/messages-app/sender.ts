@@ -91,14 +91,20 @@ export class Sender {
   /** Reconciles sends a crash left half-done, then works through the inbox. */
   start(): void {
     this.stopped = false;
-    this.followTimer = setInterval(() => this.followTick(), Math.max(50, this.opts.pollMs * 2));
     this.loopDone = this.loop();
+  }
+
+  /** Follows a found row; the follow timer runs only while there is something to follow (idle costs nothing). */
+  private follow(f: Follow): void {
+    this.follows.set(f.commandId, f);
+    this.followTimer ??= setInterval(() => this.followTick(), Math.max(50, this.opts.pollMs * 2));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
     if (this.followTimer !== null) clearInterval(this.followTimer);
+    this.followTimer = null;
     await this.loopDone;
   }
 
@@ -127,7 +133,7 @@ export class Sender {
     while (!this.stopped) {
       const next = this.deps.store.commandsInState('received')[0];
       if (next === undefined) {
-        await new Promise<void>((resolve) => { this.wakeUp = resolve; setTimeout(resolve, 1000); });
+        await new Promise<void>((resolve) => { this.wakeUp = resolve; setTimeout(resolve, 30_000).unref(); });
         this.wakeUp = null;
         continue;
       }
@@ -214,7 +220,7 @@ export class Sender {
       if (row !== null) {
         this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
         if (!FINAL.has(row.status) && !(row.noReceipts && row.status === 'sent')) {
-          this.follows.set(id, { commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
+          this.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
         }
         return;
       }
@@ -238,7 +244,7 @@ export class Sender {
         // It may have moved on while the relay was down: report where it is now, then follow it.
         this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
         if (!FINAL.has(row.status) && !(row.noReceipts && row.status === 'sent')) {
-          this.follows.set(cmd.commandId, { commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
+          this.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
         }
         return;
       }
@@ -262,6 +268,10 @@ export class Sender {
       } catch (err) {
         this.deps.logger.warn({ id: f.commandId, err: asRelayError(err).message }, 'following a sent row failed; will retry');
       }
+    }
+    if (this.follows.size === 0 && this.followTimer !== null) {
+      clearInterval(this.followTimer);
+      this.followTimer = null;
     }
   }
 }
