@@ -43,3 +43,6 @@ for (const [name, run] of Object.entries(BENCHES)) {
 const merged = wanted.length > 0 ? { ...previous, ...figures } : figures;
 writeFileSync(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
 process.stdout.write(`\nwrote ${Object.keys(figures).length} figures to bench/results.json\n`);
+// Child processes and sockets of the benchmarks are closed; a stray keep-alive handle must not keep
+// the script running after the figures are written.
+process.exit(0);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import roll from 'pino-roll';
 
 export type { Logger } from 'pino';
 
@@ -36,18 +37,15 @@ export function createLogger(o: LoggerOptions = {}): Logger {
 
 /**
  * The daemon's logger: JSON lines to stdout and to a daily/size-rolled file beside `file`
- * (pino-roll; the folder is created first, `current.log` points at the live file).
+ * (pino-roll; the folder is created first, `current.log` points at the live file). Both streams
+ * write asynchronously from the main thread: no worker threads, so an idle daemon stays idle.
  */
-export function createProcessLogger(o: LoggerOptions & { readonly file: string | null }): Logger {
+export async function createProcessLogger(o: LoggerOptions & { readonly file: string | null }): Promise<Logger> {
   if (o.file === null) return createLogger(o);
   mkdirSync(dirname(o.file), { recursive: true, mode: 0o700 });
-  const transport = pino.transport({
-    targets: [
-      { target: 'pino-roll', level: o.level ?? 'info', options: { file: o.file, frequency: 'daily', size: '20m', mkdir: true, symlink: true, limit: { count: 14 } } },
-      { target: 'pino/file', level: o.level ?? 'info', options: { destination: 1 } },
-    ],
-  }) as DestinationStream;
-  return pino(options(o), transport);
+  const file = await roll({ file: o.file, frequency: 'daily', size: '20m', mkdir: true, symlink: true, limit: { count: 14 } });
+  const level = (o.level ?? 'info') as pino.Level;
+  return pino(options(o), pino.multistream([{ stream: file, level }, { stream: pino.destination({ dest: 1, sync: false }), level }]));
 }
 
 /** The live log file pino-roll writes for `file` (the `current.log` link in its folder). */

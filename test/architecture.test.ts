@@ -47,6 +47,7 @@ const LIBRARIES: Record<string, RegExp> = {
   'bplist-parser': /^chatdb\/edit-history\.ts$/,
   pino: /^(logger\.ts|cli\/io\.ts)$/,
   'pino-pretty': /^cli\/logs\.ts$/,
+  'pino-roll': /^logger\.ts$/,
   ws: /^link\//,
   tweetnacl: /^link\//,
   'node-cron': /^scheduler\.ts$/,

@@ -38,7 +38,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string' } }, strict: true });
   const { node, file } = loadConfigFile(values.config, process.env);
   const config = parseMacConfig(node, file);
-  const logger = createProcessLogger({ level: config.log.level, file: config.log.file, logContent: config.log.logContent, name: 'relay' });
+  const logger = await createProcessLogger({ level: config.log.level, file: config.log.file, logContent: config.log.logContent, name: 'relay' });
   const daemon = new MacDaemon({ config, logger, clock: systemClock });
   return serve(io, logger, async () => { await daemon.start(); }, () => daemon.stop());
 }
@@ -47,7 +47,7 @@ export async function hubCommand(argv: readonly string[], io: CliIo): Promise<nu
   const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string' } }, strict: true });
   const { node, file } = loadConfigFile(values.config, process.env);
   const config = parseHubConfig(node, file, process.env);
-  const logger = createProcessLogger({ level: config.log.level, file: config.log.file, logContent: config.log.logContent, name: 'hub' });
+  const logger = await createProcessLogger({ level: config.log.level, file: config.log.file, logContent: config.log.logContent, name: 'hub' });
   const hub = new Hub({ config, logger, clock: systemClock });
   return serve(io, logger, async () => { await hub.start(); }, () => hub.stop());
 }
