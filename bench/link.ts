@@ -1,12 +1,14 @@
 // The link alone: events carried by the sealed channel (handshake, tweetnacl frames, acks per batch)
-// beside a plain ws carrying the same JSON messages with the same acks: no crypto, no store.
-import { WebSocket, WebSocketServer } from 'ws';
+// beside a plain ws carrying the same JSON messages with the same acks: no crypto, no store. The hub
+// end runs in its own process (bench/link-peer.ts), as it does on its own machine.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { systemClock } from '../relay/clock.js';
 import { DEFAULT_CHANNEL_OPTIONS, type SealedChannel } from '../relay/link/channel.js';
 import { LinkClient } from '../relay/link/client.js';
 import { encodeItems } from '../relay/link/codec.js';
 import { generateKeyPair } from '../relay/link/keys.js';
-import { LinkServer } from '../relay/link/server.js';
 import { silentLogger } from '../relay/logger.js';
 
 type Log = (name: string, value: number, unit: string) => void;
@@ -36,20 +38,19 @@ function drive(send: (i: number) => void, onAck: (fn: (seq: number) => void) => 
   });
 }
 
+/** Starts the hub end in a child process; resolves with its port and a way to stop it. */
+async function peer(args: string[]): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./link-peer.ts', import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  return { port, stop: () => child.kill() };
+}
+
 async function sealed(): Promise<number> {
   const hubKeys = generateKeyPair();
   const relayKeys = generateKeyPair();
   const logger = silentLogger();
-  let serverChannel: SealedChannel | null = null;
-  const server = new LinkServer({
-    host: '127.0.0.1', port: 0, keys: hubKeys, relays: new Map([[Buffer.from(relayKeys.publicKey).toString('base64'), 'bench']]),
-    clock: systemClock, logger, channel: DEFAULT_CHANNEL_OPTIONS,
-    onChannel: (ch) => {
-      serverChannel = ch;
-      ch.attach({ message: (m) => { if (m.t === 'items') ch.send({ t: 'ack', seq: m.items[m.items.length - 1]!.seq }); }, close: () => undefined });
-    },
-  });
-  const port = await server.listen();
+  const server = await peer(['sealed', Buffer.from(hubKeys.secretKey).toString('base64'), Buffer.from(relayKeys.publicKey).toString('base64')]);
+  const port = server.port;
   const client = await new Promise<SealedChannel>((resolve) => {
     const c = new LinkClient({ url: `ws://127.0.0.1:${port}`, keys: relayKeys, hubPublicKey: hubKeys.publicKey, clock: systemClock, logger, channel: DEFAULT_CHANNEL_OPTIONS, onChannel: resolve });
     c.start();
@@ -58,25 +59,19 @@ async function sealed(): Promise<number> {
   client.attach({ message: (m) => { if (m.t === 'ack') ackFn(m.seq); }, close: () => undefined });
   const rate = await drive((i) => client.sendEncoded(encodeItems(batches[i]!)), (fn) => { ackFn = fn; });
   client.close();
-  void serverChannel;
-  await server.close();
+  server.stop();
   return rate;
 }
 
 async function plain(): Promise<number> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
-  await new Promise((r) => wss.once('listening', r));
-  wss.on('connection', (ws) => ws.on('message', (d) => {
-    const m = JSON.parse(String(d)) as { items: Array<{ seq: number }> };
-    ws.send(JSON.stringify({ t: 'ack', seq: m.items[m.items.length - 1]!.seq }));
-  }));
-  const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, { perMessageDeflate: false });
+  const server = await peer(['plain']);
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}`, { perMessageDeflate: false });
   await new Promise((r) => ws.once('open', r));
   let ackFn: (seq: number) => void = () => undefined;
   ws.on('message', (d) => ackFn((JSON.parse(String(d)) as { seq: number }).seq));
   const rate = await drive((i) => ws.send(encodeItems(batches[i]!)), (fn) => { ackFn = fn; });
   ws.close();
-  await new Promise((r) => wss.close(r));
+  server.stop();
   return rate;
 }
 
