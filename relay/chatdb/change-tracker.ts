@@ -5,9 +5,8 @@ import type { DeliveryStatus, RelayEvent } from '../model/events.js';
 import { parseEditHistory, type EditHistory } from './edit-history.js';
 import type { RawMessageRow } from './queries.js';
 import type { EditMark, WatchMark, WatchStatus } from './reader-state.js';
-import { commonFields, rowText } from './row-mapper.js';
+import { commonFields, num, rowText } from './row-mapper.js';
 
-const num = (v: bigint | null): number => (v === null ? 0 : Number(v));
 
 function history(row: RawMessageRow): EditHistory | null {
   try {
@@ -67,10 +66,15 @@ export function deliveryStatus(row: RawMessageRow): Status {
   return 'pending';
 }
 
+/** Groups, unjoined rows and SMS get no per-recipient delivery receipts: for them `sent` is final. */
+export function noReceipts(row: RawMessageRow): boolean {
+  return row.chat_guid === null || row.chat_guid.includes(';+;') || num(row.chat_style) === 43 || (row.service !== 'iMessage' && row.service !== 'RCS');
+}
+
 /** Whether a from-me row needs following, and its first mark. */
 export function startWatch(row: RawMessageRow, now: number): WatchMark | null {
   const status = deliveryStatus(row);
-  const groupLike = row.chat_guid === null || row.chat_guid.includes(';+;') || num(row.chat_style) === 43 || (row.service !== 'iMessage' && row.service !== 'RCS');
+  const groupLike = noReceipts(row);
   if (status === 'read' || status === 'failed' || (groupLike && status !== 'pending')) return null;
   return { s: status, t: now, g: groupLike };
 }

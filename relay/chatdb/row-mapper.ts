@@ -19,7 +19,8 @@ export interface MapContext {
 
 const REACTIONS: readonly ReactionName[] = ['love', 'like', 'dislike', 'laugh', 'emphasis', 'question', 'emoji', 'sticker'];
 
-const num = (v: bigint | null): number => (v === null ? 0 : Number(v));
+/** A nullable SQLite integer as a number (NULL reads as 0, as chat.db's defaults do). */
+export const num = (v: bigint | null): number => (v === null ? 0 : Number(v));
 
 /** The decoded body of a row: the text to relay, and what the body says about attachments and mentions. */
 export interface RowText {

@@ -3,7 +3,7 @@
 // the macOS 26 ghost row (empty, unjoined, SMS); and the row's state as Messages updates it.
 import type { ChatDbConnection } from './connection.js';
 import { openChatDb } from './connection.js';
-import { deliveryStatus } from './change-tracker.js';
+import { deliveryStatus, noReceipts } from './change-tracker.js';
 import type { RawMessageRow } from './queries.js';
 import { rowText } from './row-mapper.js';
 
@@ -22,9 +22,7 @@ export type SentTarget = { readonly chatGuid: string } | { readonly handle: stri
 const norm = (s: string | null): string => (s ?? '').normalize('NFC');
 
 function toSent(row: RawMessageRow): SentRow {
-  const groupLike = row.chat_guid === null || row.chat_guid.includes(';+;') || Number(row.chat_style ?? 0) === 43
-    || (row.service !== 'iMessage' && row.service !== 'RCS');
-  return { rowid: Number(row.rowid), guid: row.guid, status: deliveryStatus(row), error: row.error === null || row.error === 0n ? null : Number(row.error), noReceipts: groupLike };
+  return { rowid: Number(row.rowid), guid: row.guid, status: deliveryStatus(row), error: row.error === null || row.error === 0n ? null : Number(row.error), noReceipts: noReceipts(row) };
 }
 
 /** Read-only lookups for the sender; opens its own short-lived statements on a read-only connection. */

@@ -40,16 +40,6 @@ export class Metrics {
     f.values.set(k, (f.values.get(k) ?? 0) + by);
   }
 
-  /** Current value of a counter (all labels added up) or gauge. */
-  value(name: string): number {
-    const f = this.families.get(name);
-    if (f === undefined) return 0;
-    if (f.collect !== undefined) return f.collect();
-    let sum = 0;
-    for (const v of f.values.values()) sum += v;
-    return sum;
-  }
-
   render(): string {
     const lines: string[] = [];
     for (const [name, f] of this.families) {

@@ -96,10 +96,6 @@ export class WebhookDispatcher {
     return this.deps.hook.name;
   }
 
-  get inFlight(): number {
-    return this.busy.size;
-  }
-
   private schedule(ms: number): void {
     if (this.stopped) return;
     const at = this.deps.clock.now() + ms;

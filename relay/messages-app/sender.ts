@@ -65,6 +65,15 @@ const FINAL: ReadonlySet<string> = new Set(['read', 'failed']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const publicStatus = (s: SentStatus): string => (s === 'pending' ? 'sending' : s);
 
+/** The handle and service of a 1:1 chat guid (`iMessage;-;+1555…`, `any;-;…` → iMessage), else null. */
+function dmOf(chatGuid: string): { handle: string; service: string } | null {
+  const m = /^([^;]+);-;(.+)$/.exec(chatGuid);
+  return m === null ? null : { handle: m[2]!, service: m[1] === 'any' ? 'iMessage' : m[1]! };
+}
+
+/** Nothing more will happen to this row that is worth following. */
+const done = (row: { status: SentStatus; noReceipts: boolean }): boolean => FINAL.has(row.status) || (row.noReceipts && row.status === 'sent');
+
 function parse(body: Record<string, unknown>): { text: string; target: Target } | string {
   const text = body['text'];
   if (body['kind'] !== 'send' || typeof text !== 'string' || text === '') return 'not a send command with text';
@@ -173,10 +182,10 @@ export class Sender {
           await this.runOnce('send-to-chat', { chat: target.chatGuid, text });
         } catch (err) {
           const e = asRelayError(err);
-          const dm = /^([^;]+);-;(.+)$/.exec(target.chatGuid);
+          const dm = dmOf(target.chatGuid);
           if (e.code !== OsaCode.NotFound || dm === null) throw e;
           // -1728 fails before anything is sent: try once more through the handle and its service.
-          used = { handle: dm[2]!, service: dm[1] === 'any' ? 'iMessage' : dm[1]! };
+          used = dm;
           this.inFlight = { ...this.inFlight, target: used };
           await this.runOnce('send-to-handle', { handle: used.handle, service: used.service, text });
         }
@@ -219,7 +228,7 @@ export class Sender {
       const row = this.deps.rows.find(target, text, probe);
       if (row !== null) {
         this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        if (!FINAL.has(row.status) && !(row.noReceipts && row.status === 'sent')) {
+        if (!done(row)) {
           this.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
         }
         return;
@@ -243,15 +252,15 @@ export class Sender {
       if (row !== null) {
         // It may have moved on while the relay was down: report where it is now, then follow it.
         this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        if (!FINAL.has(row.status) && !(row.noReceipts && row.status === 'sent')) {
+        if (!done(row)) {
           this.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
         }
         return;
       }
     }
     this.deps.logger.warn({ id: cmd.commandId }, 'a send was interrupted; looking for its row in chat.db (it is never sent again)');
-    const dm = 'chatGuid' in parsed.target ? /^([^;]+);-;(.+)$/.exec(parsed.target.chatGuid) : null;
-    const target = dm === null ? parsed.target : { handle: dm[2]!, service: dm[1]! };
+    // Matched by handle for a DM: the send may have gone through the handle after a -1728.
+    const target = ('chatGuid' in parsed.target ? dmOf(parsed.target.chatGuid) : null) ?? parsed.target;
     await this.confirm(cmd.commandId, target, parsed.text, cmd.probeRowid ?? this.deps.rows.maxRowid(), null);
   }
 
@@ -264,7 +273,7 @@ export class Sender {
           f.status = row.status;
           this.set(f.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
         }
-        if (row === null || FINAL.has(f.status) || (row.noReceipts && f.status === 'sent') || now > f.until) this.follows.delete(f.commandId);
+        if (row === null || done({ status: f.status, noReceipts: row.noReceipts }) || now > f.until) this.follows.delete(f.commandId);
       } catch (err) {
         this.deps.logger.warn({ id: f.commandId, err: asRelayError(err).message }, 'following a sent row failed; will retry');
       }
