@@ -31,7 +31,7 @@ export async function sendBench(log: Log): Promise<void> {
     clock: systemClock, logger,
     config: {
       dataDir: join(home, 'hub'), keyFile: join(home, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0, token }, relays: [{ account: 'bench', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
+      api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'bench', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
       webhooks: [], link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
   });
@@ -49,6 +49,7 @@ export async function sendBench(log: Log): Promise<void> {
       health: { host: '127.0.0.1', port: 0 }, reader: { settleMs: 500, ageFenceMinutes: 15, pollIntervalMs: 1000 },
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 100_000, degradedAgeSeconds: 600 },
       sender: { enabled: true, osascript: '/nonexistent', timeoutMs: 5000, perSecond: 100_000, perChatPerSecond: 100_000, confirmMs: 5000, followMs: 1000 },
+      attachments: { stagingDir: join(home, 'staging'), maxBytes: 100 * 1024 * 1024, waitSeconds: 60, upload: true },
       quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
   });

@@ -45,6 +45,8 @@ export interface RawAttachmentRow {
   mime_type: string | null;
   uti: string | null;
   bytes: bigint | null;
+  /** IMFileTransfer state: 5 is finished (chatdb.md, messages-app.md §4.4). */
+  transfer_state: bigint | null;
 }
 
 export interface RawParticipantRow {
@@ -100,10 +102,10 @@ export function prepareQueries(db: Database.Database, caps: Capabilities): ChatD
     byRowids: big<[string], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID IN (SELECT value FROM json_each(?)) ORDER BY m.ROWID`)),
     attachments: big<[string], RawAttachmentRow>(db.prepare(hasAttachments
       ? `SELECT maj.message_id AS message_id, a.guid AS guid, ${a('transfer_name', 'name')}, ${a('filename')}, ${a('mime_type')},
-           ${a('uti')}, ${a('total_bytes', 'bytes')}
+           ${a('uti')}, ${a('total_bytes', 'bytes')}, ${a('transfer_state')}
          FROM message_attachment_join maj JOIN attachment a ON a.ROWID = maj.attachment_id
          WHERE maj.message_id IN (SELECT value FROM json_each(?)) ORDER BY maj.message_id, a.ROWID`
-      : 'SELECT NULL AS message_id, NULL AS guid, NULL AS name, NULL AS filename, NULL AS mime_type, NULL AS uti, NULL AS bytes WHERE ? AND 0')),
+      : 'SELECT NULL AS message_id, NULL AS guid, NULL AS name, NULL AS filename, NULL AS mime_type, NULL AS uti, NULL AS bytes, NULL AS transfer_state WHERE ? AND 0')),
     participants: big<[string], RawParticipantRow>(db.prepare(`SELECT chj.chat_id AS chat_id, h.id AS handle FROM chat_handle_join chj JOIN handle h ON h.ROWID = chj.handle_id
       WHERE chj.chat_id IN (SELECT value FROM json_each(?)) ORDER BY chj.chat_id, h.ROWID`)),
     maxRowid: big<[], bigint | null>(db.prepare('SELECT MAX(ROWID) FROM message').pluck()),

@@ -59,6 +59,28 @@ export class SentRows {
     return null;
   }
 
+  /**
+   * The from-me row that carries a file we sent: in this chat (or DM) above `afterRowid`, with an
+   * attachment whose transfer name is the staged file's name (messages-app.md §4.4).
+   */
+  findFile(target: SentTarget, name: string, afterRowid: number): SentRow | null {
+    const want = norm(name);
+    const candidates = this.c().queries.page.all(afterRowid, 500).filter((row) => row.is_from_me === 1n && row.chat_guid !== null && ('chatGuid' in target
+      ? row.chat_guid === target.chatGuid
+      : row.chat_identifier === target.handle && !row.chat_guid.includes(';+;')));
+    if (candidates.length === 0) return null;
+    const named = new Set(this.c().queries.attachments.all(JSON.stringify(candidates.map((r) => Number(r.rowid))))
+      .filter((a) => norm(a.name) === want).map((a) => Number(a.message_id)));
+    const row = candidates.find((r) => named.has(Number(r.rowid)));
+    return row === undefined ? null : toSent(row);
+  }
+
+  /** True when every attachment of this row has finished transferring (transfer_state 5). */
+  transferFinished(rowid: number): boolean {
+    const list = this.c().queries.attachments.all(JSON.stringify([rowid]));
+    return list.length > 0 && list.every((a) => a.transfer_state === 5n);
+  }
+
   /** An empty, unjoined from-me SMS row above `afterRowid`: macOS 26 accepted the send and dropped it. */
   ghost(afterRowid: number): SentRow | null {
     for (const row of this.c().queries.page.all(afterRowid, 500)) {

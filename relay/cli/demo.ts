@@ -65,7 +65,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     clock: systemClock, logger,
     config: {
       dataDir: join(home, 'hub'), keyFile: join(home, 'hub', 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0, token }, relays: [{ account: 'demo', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
+      api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'demo', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
       webhooks: [{ name: 'demo', url: `http://127.0.0.1:${hookPort}/hook`, secret, maxAttempts: 5, backoffBaseMs: 100, backoffCapMs: 1000, timeoutMs: 5000, concurrency: 4 }],
       link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
@@ -79,6 +79,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
       health: { host: '127.0.0.1', port: 0 }, reader: { settleMs: 250, ageFenceMinutes: 15, pollIntervalMs: 1000 },
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 1000, degradedAgeSeconds: 120 },
       sender: { enabled: false, osascript: '/usr/bin/osascript', timeoutMs: 30_000, perSecond: 3, perChatPerSecond: 1, confirmMs: 10_000, followMs: 600_000 },
+      attachments: { stagingDir: join(dir, 'Attachments', 'imessage-relay'), maxBytes: 100 * 1024 * 1024, waitSeconds: 60, upload: true },
       quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { configPath, readSecret } from './load.js';
 import { parseLink, parseListen, parseLog, type LinkConfig, type LogConfig } from './mac-config.js';
 import type { ConfigNode } from './validate.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
 
 export interface WebhookConfig {
   readonly name: string;
@@ -20,7 +21,7 @@ export interface HubConfig {
   readonly dataDir: string;
   readonly keyFile: string;
   readonly listen: { readonly host: string; readonly port: number };
-  readonly api: { readonly host: string; readonly port: number; readonly token: string };
+  readonly api: { readonly host: string; readonly port: number; readonly token: string; readonly maxFileBytes: number };
   readonly relays: ReadonlyArray<{ readonly account: string; readonly publicKey: string }>;
   readonly webhooks: readonly WebhookConfig[];
   readonly link: LinkConfig;
@@ -32,7 +33,7 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
   root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'log']);
   const dataDir = configPath(root.string('dataDir', './hub-data'), file);
   const apiNode = root.object('api');
-  apiNode.only(['host', 'port', 'tokenFile', 'tokenEnv']);
+  apiNode.only(['host', 'port', 'tokenFile', 'tokenEnv', 'maxFileBytes']);
   const token = readSecret(apiNode, 'token', file, env) ?? (env['IMESSAGE_RELAY_API_TOKEN'] || null)
     ?? apiNode.fail('tokenFile', 'set (or tokenEnv, or IMESSAGE_RELAY_API_TOKEN in the environment): the API needs a bearer token');
   if (token.length < 16) apiNode.fail('tokenFile', 'a token of at least 16 characters', `${token.length} characters`);
@@ -64,7 +65,10 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
     dataDir,
     keyFile: configPath(root.string('keyFile', join(dataDir, 'hub.key')), file),
     listen: parseListen(root.object('listen'), 7443),
-    api: { host: apiNode.string('host', '127.0.0.1'), port: apiNode.number('port', 7480, { min: 0, max: 65535, integer: true }), token },
+    api: {
+      host: apiNode.string('host', '127.0.0.1'), port: apiNode.number('port', 7480, { min: 0, max: 65535, integer: true }), token,
+      maxFileBytes: apiNode.number('maxFileBytes', DEFAULT_MAX_FILE_BYTES, { min: 1, max: 2 ** 40, integer: true }),
+    },
     relays,
     webhooks,
     link: parseLink(root.object('link')),

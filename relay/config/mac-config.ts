@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { configPath } from './load.js';
 import type { ConfigNode } from './validate.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
 
 export interface LogConfig {
   readonly level: string;
@@ -34,6 +35,16 @@ export interface MacConfig {
     readonly enabled: boolean;
     readonly osascript: string; readonly timeoutMs: number; readonly perSecond: number; readonly perChatPerSecond: number;
     readonly confirmMs: number; readonly followMs: number;
+  };
+  readonly attachments: {
+    /** Where files from the hub are staged for Messages (it is sandboxed: keep it under ~/Library/Messages). */
+    readonly stagingDir: string;
+    /** Largest file sent either way. */
+    readonly maxBytes: number;
+    /** How long an incoming attachment's file is waited for after its row. */
+    readonly waitSeconds: number;
+    /** Send incoming attachments' bytes to the hub. */
+    readonly upload: boolean;
   };
   readonly quietMinutes: number;
   readonly retentionDays: number;
@@ -69,7 +80,9 @@ export function parseListen(node: ConfigNode, defaultPort: number): { host: stri
 
 /** Validates the Mac config; every error names the key and what was expected. */
 export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
-  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'quietMinutes', 'retentionDays', 'log']);
+  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'attachments', 'quietMinutes', 'retentionDays', 'log']);
+  const attachments = root.object('attachments');
+  attachments.only(['stagingDir', 'maxBytes', 'waitSeconds', 'upload']);
   const sender = root.object('sender');
   sender.only(['enabled', 'osascript', 'timeoutMs', 'perSecond', 'perChatPerSecond', 'confirmMs', 'followMs']);
   const dataDir = configPath(root.string('dataDir', join(homedir(), 'Library', 'Application Support', 'imessage-relay')), file);
@@ -111,6 +124,12 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
       perChatPerSecond: sender.number('perChatPerSecond', 1, { min: 0.01 }),
       confirmMs: sender.number('confirmMs', 10_000, { min: 100, integer: true }),
       followMs: sender.number('followMs', 600_000, { min: 1000, integer: true }),
+    },
+    attachments: {
+      stagingDir: configPath(attachments.string('stagingDir', join(homedir(), 'Library', 'Messages', 'Attachments', 'imessage-relay')), file),
+      maxBytes: attachments.number('maxBytes', DEFAULT_MAX_FILE_BYTES, { min: 1, max: 2 ** 40, integer: true }),
+      waitSeconds: attachments.number('waitSeconds', 600, { min: 1 }),
+      upload: attachments.boolean('upload', true),
     },
     quietMinutes: root.number('quietMinutes', 0, { min: 0 }),
     retentionDays: root.number('retentionDays', 7, { min: 0 }),

@@ -15,6 +15,9 @@ import type { Logger } from '../logger.js';
 import { HubStore } from '../store/hub-store.js';
 import { createApiHandler } from './api.js';
 import { EventFeed } from './event-feed.js';
+import { FileReceiver } from './file-receiver.js';
+import { FileVault } from './file-vault.js';
+import type { CommandItem } from '../model/wire.js';
 import { HubRelaySession } from './relay-session.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 
@@ -31,6 +34,8 @@ export class Hub {
   private readonly sessions = new Map<string, HubRelaySession>();
   private readonly dispatchers: WebhookDispatcher[];
   private readonly feed = new EventFeed();
+  private readonly vault: FileVault;
+  private readonly files: FileReceiver;
   private api: Server | null = null;
   private readonly startedAt: number;
   private stopping = false;
@@ -42,6 +47,8 @@ export class Hub {
     const keys = readKeyFile(config.keyFile);
     const relays = new Map(config.relays.map((r, i) => [Buffer.from(parsePublicKey(r.publicKey, `relays[${i}].publicKey`)).toString('base64'), r.account]));
     this.store = new HubStore(join(config.dataDir, 'hub.db'), () => clock.now());
+    this.vault = new FileVault(join(config.dataDir, 'files'));
+    this.files = new FileReceiver(this.vault, config.api.maxFileBytes, logger);
     const m = this.metrics;
     m.counter('events_received_total', 'Events stored from relays, by kind');
     m.counter('duplicates_dropped_total', 'Items a relay resent that the hub already had');
@@ -59,7 +66,8 @@ export class Hub {
       onRefused: (reason) => m.inc('refused_connections_total', 1, { reason: reason.split(':')[0]! }),
       onChannel: (channel, relay) => {
         const session = new HubRelaySession({
-          channel, relay, store: this.store, hooks, logger,
+          channel, relay, store: this.store, hooks, logger, files: this.files,
+          withChunkData: (item) => this.withChunkData(item),
           onEvents: (events, duplicates) => {
             for (const e of events) m.inc('events_received_total', 1, { kind: String(e.event['kind']) });
             if (duplicates > 0) m.inc('duplicates_dropped_total', duplicates);
@@ -77,6 +85,12 @@ export class Hub {
         session.start();
       },
     });
+  }
+
+  /** A file_chunk command with its bytes, read from the upload as it goes out. */
+  private withChunkData(item: CommandItem): CommandItem {
+    const data = this.vault.uploadChunk(String(item.body['file_id']), Number(item.body['index'])).toString('base64');
+    return { ...item, body: { ...item.body, data } };
   }
 
   private backlog(): { pending: number; dead: number; oldestMs: number | null } {
@@ -105,11 +119,14 @@ export class Hub {
   /** Starts listening; resolves with the link and API ports. */
   async start(): Promise<{ linkPort: number; apiPort: number }> {
     const { config, logger, clock } = this.deps;
-    const pruned = this.store.prune(config.retentionDays * 24 * 3600_000, clock.now());
+    const keepMs = config.retentionDays * 24 * 3600_000;
+    const pruned = this.store.prune(keepMs, clock.now())
+      + this.store.files.pruneOlderThan(clock.now() - keepMs, (f) => (f.direction === 'out' ? this.vault.removeUpload(f.guid) : this.vault.removeIncoming(f.account, f.guid)));
     if (pruned > 0) logger.info({ pruned }, 'pruned old hub rows');
     const linkPort = await this.server.listen();
     const handler = createApiHandler({
       token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
+      vault: this.vault, maxFileBytes: config.api.maxFileBytes,
       health: { report: () => this.health(), metrics: this.metrics },
       onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),

@@ -8,6 +8,12 @@ import { PROTOCOL_VERSION } from '../link/handshake.js';
 import type { RelayIdentity } from '../link/server.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { StoredEvent } from '../store/hub-events.js';
+import type { CommandItem } from '../model/wire.js';
+import type { FileReceiver } from './file-receiver.js';
+
+/** Bytes of command items per `commands` message, and how much may wait in the socket's buffer. */
+const FRAME_BUDGET = 1024 * 1024;
+const BUFFER_LIMIT = 4 * 1024 * 1024;
 
 export interface HubSessionDeps {
   readonly channel: SealedChannel;
@@ -15,6 +21,9 @@ export interface HubSessionDeps {
   readonly store: HubStore;
   readonly hooks: readonly string[];
   readonly logger: Logger;
+  readonly files: FileReceiver;
+  /** Adds the bytes to a `file_chunk` command (read from the upload when it is sent, never stored twice). */
+  readonly withChunkData: (item: CommandItem) => CommandItem;
   readonly onEvents: (events: readonly StoredEvent[], duplicates: number) => void;
   readonly onResults?: (count: number) => void;
   readonly onClose: (session: HubRelaySession) => void;
@@ -44,14 +53,25 @@ export class HubRelaySession {
     this.deps.channel.close(code, why);
   }
 
-  /** Sends queued commands the relay has not been sent on this connection. */
+  /**
+   * Sends queued commands the relay has not been sent on this connection, about 1 MiB per message;
+   * stops while the socket holds more than 4 MiB (file chunks) and goes on at the relay's next cmd_ack.
+   */
   sendCommands(): void {
-    if (!this.welcomed || !this.deps.channel.isOpen) return;
-    for (;;) {
+    const { channel } = this.deps;
+    while (this.welcomed && channel.isOpen && channel.buffered < BUFFER_LIMIT) {
       const items = this.deps.store.commands.forRelay(this.account, this.cmdSent, 100);
       if (items.length === 0) return;
-      this.deps.channel.send({ t: 'commands', items });
-      this.cmdSent = items[items.length - 1]!.seq;
+      const batch: CommandItem[] = [];
+      let size = 0;
+      for (const raw of items) {
+        const item = raw.body['kind'] === 'file_chunk' ? this.deps.withChunkData(raw) : raw;
+        size += typeof item.body['data'] === 'string' ? item.body['data'].length : 200;
+        batch.push(item);
+        if (size >= FRAME_BUDGET) break;
+      }
+      channel.send({ t: 'commands', items: batch });
+      this.cmdSent = batch[batch.length - 1]!.seq;
     }
   }
 
@@ -73,7 +93,8 @@ export class HubRelaySession {
       }
       switch (m.t) {
         case 'items': {
-          const result = store.events.ingest(relay.account, m.items, this.deps.hooks);
+          const files = this.deps.files.receive(relay.account, m.items, store.events.acked(relay.account));
+          const result = store.events.ingest(relay.account, m.items, this.deps.hooks, files);
           channel.send({ t: 'ack', seq: result.acked });
           if (result.inserted.length > 0 || result.duplicates > 0) this.deps.onEvents(result.inserted, result.duplicates);
           if (result.results > 0) this.deps.onResults?.(result.results);
@@ -81,6 +102,7 @@ export class HubRelaySession {
         }
         case 'cmd_ack':
           store.commands.ack(relay.account, m.seq);
+          this.sendCommands();
           return;
         case 'bye':
           return;

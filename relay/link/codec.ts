@@ -1,7 +1,7 @@
 // The messages that travel inside sealed frames (PROTOCOL.md §4), as JSON, with validation:
 // a peer that sends anything else is closed, never trusted.
 import { RelayError } from '../errors.js';
-import type { CommandItem, OutboxItem } from '../model/wire.js';
+import type { CommandItem, OutboxItem, OutboxItemType } from '../model/wire.js';
 
 export type { CommandItem, OutboxItem } from '../model/wire.js';
 
@@ -22,6 +22,7 @@ const bad = (why: string): never => {
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
+const ITEM_TYPES: ReadonlySet<string> = new Set<OutboxItemType>(['event', 'result', 'chunk', 'file']);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -33,7 +34,7 @@ export function encodeMessage(m: LinkMessage): Uint8Array {
  * Encodes an `items` message whose bodies are already JSON text (as the outbox stores them, written
  * by JSON.stringify): spliced in, not parsed and written again. Same bytes as encodeMessage would give.
  */
-export function encodeItems(items: ReadonlyArray<{ seq: number; type: 'event' | 'result'; id: string; body: string }>): Uint8Array {
+export function encodeItems(items: ReadonlyArray<{ seq: number; type: OutboxItemType; id: string; body: string }>): Uint8Array {
   const parts = items.map((i) => `{"seq":${i.seq},"type":"${i.type}","id":${JSON.stringify(i.id)},"body":${i.body}}`);
   return encoder.encode(`{"t":"items","items":[${parts.join(',')}]}`);
 }
@@ -60,7 +61,7 @@ export function decodeMessage(bytes: Uint8Array): LinkMessage {
     case 'items':
       if (!Array.isArray(m['items'])) bad('items is not an array');
       for (const it of m['items'] as unknown[]) {
-        if (!isObj(it) || !isSeq(it['seq']) || (it['type'] !== 'event' && it['type'] !== 'result') || typeof it['id'] !== 'string' || !isObj(it['body'])) bad('outbox item');
+        if (!isObj(it) || !isSeq(it['seq']) || !ITEM_TYPES.has(it['type'] as string) || typeof it['id'] !== 'string' || !isObj(it['body'])) bad('outbox item');
       }
       break;
     case 'commands':

@@ -14,6 +14,7 @@ import type { Metrics } from '../health/metrics.js';
 import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
 import { LinkClient } from '../link/client.js';
 import { parsePublicKey, readKeyFile } from '../link/keys.js';
+import { RelayError } from '../errors.js';
 import { anonymiseChat, anonymiseHandle, type Logger } from '../logger.js';
 import { eventId } from '../model/event-id.js';
 import type { RelayEvent } from '../model/events.js';
@@ -24,6 +25,9 @@ import { MacLinkSession } from './link-session.js';
 import { SentRows } from '../chatdb/sent-rows.js';
 import { runScript, type ScriptName } from '../messages-app/osascript.js';
 import { Sender } from '../messages-app/sender.js';
+import { AttachmentStaging } from '../messages-app/staging.js';
+import type { CommandItem } from '../model/wire.js';
+import { AttachmentUploader, chunkOnWire } from './attachment-uploader.js';
 
 export const AGENT = 'imessage-relay/0.1.0';
 
@@ -44,6 +48,8 @@ export class MacDaemon {
   private session: MacLinkSession | null = null;
   private readonly sender: Sender | null;
   private readonly sentRows: SentRows;
+  private readonly staging: AttachmentStaging;
+  private readonly uploader: AttachmentUploader | null;
   private automationDenied = false;
   private http: Server | null = null;
   private readonly startedAt: number;
@@ -77,9 +83,15 @@ export class MacDaemon {
       onPoll: (o) => { if (!o.ok) this.metrics.inc('chatdb_errors_total', 1, { code: o.error.code }); },
     });
     this.sentRows = new SentRows(config.chatDb);
+    const a = config.attachments;
+    this.staging = new AttachmentStaging(a.stagingDir, a.maxBytes);
+    this.uploader = !a.upload ? null : new AttachmentUploader({
+      store: this.store, clock, logger, options: { maxBytes: a.maxBytes, waitMs: a.waitSeconds * 1000, lookEveryMs: 1000 },
+      onQueued: () => { this.depthCache.at = 0; this.session?.pump(); },
+    });
     const s = config.sender;
     this.sender = !s.enabled ? null : new Sender({
-      store: this.store, rows: this.sentRows, clock, logger,
+      store: this.store, rows: this.sentRows, clock, logger, staging: this.staging,
       run: deps.runScript ?? ((name, args) => runScript(name, args, { osascript: s.osascript, timeoutMs: s.timeoutMs })),
       options: { perSecond: s.perSecond, perChatPerSecond: s.perChatPerSecond, confirmMs: s.confirmMs, followMs: s.followMs },
       // Results go to the hub right after, not before, the osascript they describe has started.
@@ -104,6 +116,8 @@ export class MacDaemon {
           onSent: (n) => this.metrics.inc('events_forwarded_total', n),
           onAcked: (n) => { this.metrics.inc('events_acked_total', n); this.depthCache.at = 0; },
           onCommands: (n) => { this.metrics.inc('commands_total', n, { result: 'received' }); this.sender?.wake(); },
+          expandChunk: (item) => chunkOnWire(item, logger),
+          beforeCommands: (items) => this.stageChunks(items),
         });
         this.session.start();
       },
@@ -118,13 +132,35 @@ export class MacDaemon {
   /** A from-me row the relay sent carries its command id (the hub and assistants see it is our own reply). */
   private markOwn(e: RelayEvent): RelayEvent {
     if (e.kind !== 'from_me') return e;
-    const id = this.store.sentBy(e.guid) ?? this.sender?.claim(e.chat?.guid ?? null, e.chat?.identifier ?? null, e.text, e.rowid) ?? null;
+    const id = this.store.sentBy(e.guid)
+      ?? this.sender?.claim(e.chat?.guid ?? null, e.chat?.identifier ?? null, e.text, e.rowid, e.attachments.map((x) => x.name)) ?? null;
     return id === null ? e : { ...e, command_id: id };
+  }
+
+  /** Writes the file chunks among new commands into the staging folder of the send they belong to. */
+  private stageChunks(items: readonly CommandItem[]): void {
+    const after = this.store.commandSeq();
+    for (const c of items) {
+      const b = c.body;
+      if (c.seq <= after || b['kind'] !== 'file_chunk') continue;
+      try {
+        this.staging.writeChunk(String(b['command_id']), Number(b['index']), Buffer.from(typeof b['data'] === 'string' ? b['data'] : '', 'base64'));
+      } catch (err) {
+        // A chunk we will never accept (bad id, over the size limit): its send fails its check. Disk errors drop the link.
+        if (!(err instanceof RelayError) || !err.code.startsWith('STAGING_')) throw err;
+        this.deps.logger.warn({ code: err.code }, `file chunk refused: ${err.message}`);
+      }
+    }
   }
 
   private commit(read: readonly RelayEvent[], state: object): void {
     const events = read.map((e) => this.markOwn(e));
-    this.store.enqueueWithCursor(events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> })), 'chatdb', JSON.stringify(state));
+    const deadline = this.deps.clock.now() + this.deps.config.attachments.waitSeconds * 1000;
+    // Attachments of rows the relay sent are the hub's own uploads: only the others travel.
+    const uploads = this.uploader === null ? [] : events.flatMap((e) => (e.kind === 'message' || (e.kind === 'from_me' && e.command_id === null) ? e.attachments : [])
+      .map((x) => ({ guid: x.guid, path: x.path, name: x.name, mimeType: x.mime_type, expectedBytes: x.bytes, deadline })));
+    this.store.enqueueWithCursor(events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> })), 'chatdb', JSON.stringify(state), uploads);
+    if (uploads.length > 0) this.uploader?.wake();
     const now = this.deps.clock.now();
     const debug = this.deps.logger.isLevelEnabled('debug');
     for (const e of events) {
@@ -170,6 +206,7 @@ export class MacDaemon {
     this.watcher.start();
     this.link.start();
     this.sender?.start();
+    this.uploader?.wake();
     logger.info({ chatDb: config.chatDb, hub: config.hubUrl, health: `${config.health.host}:${port}`, cursor: this.reader.cursor()?.rowid ?? null }, 'relay started');
     return port;
   }
@@ -180,6 +217,7 @@ export class MacDaemon {
     this.watcher.stop();
     this.reader.close();
     await this.sender?.stop();
+    await this.uploader?.stop();
     this.sentRows.close();
     this.link.stop();
     await closeHttp(this.http);

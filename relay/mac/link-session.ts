@@ -5,7 +5,11 @@ import type { SealedChannel } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
 import { encodeItems, type LinkMessage } from '../link/codec.js';
 import { PROTOCOL_VERSION } from '../link/handshake.js';
-import type { MacStore } from '../store/mac-store.js';
+import type { CommandItem } from '../model/wire.js';
+import type { MacStore, RawOutboxItem } from '../store/mac-store.js';
+
+/** Bytes of item bodies per `items` message (attachment chunks are ~350 KB each). */
+const FRAME_BUDGET = 1024 * 1024;
 
 export interface MacSessionOptions {
   /** At most this many items sent and not yet acknowledged (default 5000). */
@@ -25,6 +29,10 @@ export interface MacSessionDeps {
   readonly onAcked?: (count: number) => void;
   readonly onSent?: (count: number) => void;
   readonly onCommands?: (stored: number) => void;
+  /** An outbox chunk item as it goes on the wire (its bytes read from the file now). */
+  readonly expandChunk?: (item: RawOutboxItem) => RawOutboxItem;
+  /** Commands arrived, before they are stored: file chunks are staged here (a throw drops the link; they come again). */
+  readonly beforeCommands?: (items: readonly CommandItem[]) => void;
 }
 
 export class MacLinkSession {
@@ -49,8 +57,16 @@ export class MacLinkSession {
     if (!this.isReady) return;
     const { window, batch } = this.deps.options;
     while (this.sentUpTo - this.acked < window && this.deps.channel.buffered < 8 * 1024 * 1024) {
-      const items = this.deps.store.pendingRaw(this.sentUpTo, Math.min(batch, window - (this.sentUpTo - this.acked)));
-      if (items.length === 0) return;
+      const rows = this.deps.store.pendingRaw(this.sentUpTo, Math.min(batch, window - (this.sentUpTo - this.acked)));
+      if (rows.length === 0) return;
+      const items: RawOutboxItem[] = [];
+      let size = 0;
+      for (const row of rows) {
+        const item = row.type === 'chunk' && this.deps.expandChunk !== undefined ? this.deps.expandChunk(row) : row;
+        items.push(item);
+        size += item.body.length;
+        if (size >= FRAME_BUDGET) break;
+      }
       this.deps.channel.sendEncoded(encodeItems(items));
       this.sentUpTo = items[items.length - 1]!.seq;
       this.deps.onSent?.(items.length);
@@ -81,6 +97,7 @@ export class MacLinkSession {
         }
         case 'commands': {
           if (!this.ready) break;
+          this.deps.beforeCommands?.(m.items);
           const { stored, lastSeq } = this.deps.store.receiveCommands(m.items);
           this.deps.channel.send({ t: 'cmd_ack', seq: lastSeq });
           this.deps.onCommands?.(stored);

@@ -5,19 +5,29 @@
 import type { Clock } from '../clock.js';
 import { RelayError, asRelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { safeFileName, type FileRef } from '../model/files.js';
+import { dmOf, parseSend, type Payload, type Target } from './send-command.js';
 import { OsaCode, type ScriptName } from './osascript.js';
 import { RateLimiter, type RateLimits } from './rate-limit.js';
 
 export type SentStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 export interface FoundRow { readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean }
-export type Target = { readonly chatGuid: string } | { readonly handle: string; readonly service: string };
+export type { Target } from './send-command.js';
 
 /** chat.db lookups the sender needs (chatdb/sent-rows.ts). */
 export interface SentRowLookup {
   maxRowid(): number;
   find(target: Target, text: string, afterRowid: number): FoundRow | null;
+  findFile(target: Target, name: string, afterRowid: number): FoundRow | null;
+  transferFinished(rowid: number): boolean;
   ghost(afterRowid: number): FoundRow | null;
   state(rowid: number): FoundRow | null;
+}
+
+/** Staged files (messages-app/staging.ts). */
+export interface FileStaging {
+  prepare(commandId: string, file: FileRef): string;
+  remove(commandId: string): void;
 }
 
 /** A command waiting in (or half-way out of) the inbox. */
@@ -48,6 +58,8 @@ export const DEFAULT_SENDER_OPTIONS: SenderOptions = { perSecond: 3, perChatPerS
 export interface SenderDeps {
   readonly store: CommandStore;
   readonly rows: SentRowLookup;
+  /** Where files from the hub are staged; without it, file sends fail with STAGING_UNAVAILABLE. */
+  readonly staging?: FileStaging;
   readonly run: (name: ScriptName, args: Record<string, string>) => Promise<Record<string, unknown>>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -58,29 +70,16 @@ export interface SenderDeps {
   readonly onAutomation?: (denied: boolean) => void;
 }
 
-interface Follow { readonly commandId: string; readonly rowid: number; status: SentStatus; readonly until: number }
-interface InFlight { readonly commandId: string; readonly target: Target; readonly text: string; readonly probe: number }
+/** A found row followed towards its final state; `staged` while a staged file waits for Messages to be done with it. */
+interface Follow { readonly commandId: string; readonly rowid: number; status: SentStatus; readonly until: number; staged: boolean }
+interface InFlight { readonly commandId: string; readonly target: Target; readonly text: string | null; readonly fileName: string | null; readonly probe: number }
 
 const FINAL: ReadonlySet<string> = new Set(['read', 'failed']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const publicStatus = (s: SentStatus): string => (s === 'pending' ? 'sending' : s);
 
-/** The handle and service of a 1:1 chat guid (`iMessage;-;+1555…`, `any;-;…` → iMessage), else null. */
-function dmOf(chatGuid: string): { handle: string; service: string } | null {
-  const m = /^([^;]+);-;(.+)$/.exec(chatGuid);
-  return m === null ? null : { handle: m[2]!, service: m[1] === 'any' ? 'iMessage' : m[1]! };
-}
-
 /** Nothing more will happen to this row that is worth following. */
 const done = (row: { status: SentStatus; noReceipts: boolean }): boolean => FINAL.has(row.status) || (row.noReceipts && row.status === 'sent');
-
-function parse(body: Record<string, unknown>): { text: string; target: Target } | string {
-  const text = body['text'];
-  if (body['kind'] !== 'send' || typeof text !== 'string' || text === '') return 'not a send command with text';
-  if (typeof body['chat_guid'] === 'string') return { text, target: { chatGuid: body['chat_guid'] } };
-  if (typeof body['handle'] === 'string') return { text, target: { handle: body['handle'], service: typeof body['service'] === 'string' && body['service'] !== 'any' ? body['service'] : 'iMessage' } };
-  return 'no chat_guid or handle';
-}
 
 export class Sender {
   private readonly opts: SenderOptions;
@@ -103,8 +102,13 @@ export class Sender {
     this.loopDone = this.loop();
   }
 
-  /** Follows a found row; the follow timer runs only while there is something to follow (idle costs nothing). */
-  private follow(f: Follow): void {
+  /**
+   * Follows a found row until nothing more will happen to it and Messages is done with its staged file;
+   * the follow timer runs only while there is something to follow (idle costs nothing).
+   */
+  private follow(f: Follow, row: FoundRow): void {
+    this.release(f, row);
+    if (done(row) && !f.staged) return;
     this.follows.set(f.commandId, f);
     this.followTimer ??= setInterval(() => this.followTick(), Math.max(50, this.opts.pollMs * 2));
   }
@@ -123,9 +127,13 @@ export class Sender {
   }
 
   /** If a from-me row belongs to the send in progress, the command id (so the event says the relay sent it). */
-  claim(chatGuid: string | null, chatIdentifier: string | null, text: string | null, rowid: number): string | null {
+  claim(chatGuid: string | null, chatIdentifier: string | null, text: string | null, rowid: number, attachmentNames: readonly (string | null)[] = []): string | null {
     const f = this.inFlight;
-    if (f === null || rowid <= f.probe || (text ?? '').normalize('NFC') !== f.text.normalize('NFC')) return null;
+    if (f === null || rowid <= f.probe) return null;
+    const matches = f.fileName !== null
+      ? attachmentNames.some((n) => (n ?? '').normalize('NFC') === f.fileName)
+      : (text ?? '').normalize('NFC') === (f.text ?? '').normalize('NFC');
+    if (!matches) return null;
     const t = f.target;
     return ('chatGuid' in t ? t.chatGuid === chatGuid : t.handle === chatIdentifier) ? f.commandId : null;
   }
@@ -163,9 +171,21 @@ export class Sender {
   }
 
   private async send(cmd: InboxRow): Promise<void> {
-    const parsed = parse(cmd.body);
+    const parsed = parseSend(cmd.body);
     if (typeof parsed === 'string') return this.set(cmd.commandId, 'failed', { error: `BAD_COMMAND: ${parsed}` });
-    const { text, target } = parsed;
+    const { target } = parsed;
+    // A file is checked (size, SHA-256) and staged where Messages can read it before anything is sent.
+    let path: string | null = null;
+    if (parsed.file !== null) {
+      try {
+        if (this.deps.staging === undefined) throw new RelayError('STAGING_UNAVAILABLE', 'this relay has no staging folder for files');
+        path = this.deps.staging.prepare(cmd.commandId, parsed.file);
+      } catch (err) {
+        const e = asRelayError(err);
+        this.deps.staging?.remove(cmd.commandId);
+        return this.set(cmd.commandId, 'failed', { error: `${e.code}: ${e.message}` });
+      }
+    }
     const chatKey = 'chatGuid' in target ? target.chatGuid : `${target.service};-;${target.handle}`;
     const wait = this.rate.delay(chatKey);
     if (wait > 0) await sleep(wait);
@@ -174,23 +194,25 @@ export class Sender {
     this.deps.onResult?.();
     this.rate.record(chatKey);
     let used: Target = target;
-    this.inFlight = { commandId: cmd.commandId, target, text, probe };
+    const fileName = parsed.file === null ? null : safeFileName(parsed.file.name);
+    this.inFlight = { commandId: cmd.commandId, target, text: parsed.text, fileName, probe };
+    const what = (to: Target): [ScriptName, Record<string, string>] => {
+      const address: Record<string, string> = 'chatGuid' in to ? { chat: to.chatGuid } : { handle: to.handle, service: to.service };
+      if (path !== null) return ['send-file', { ...address, path }];
+      return ['chatGuid' in to ? 'send-to-chat' : 'send-to-handle', { ...address, text: parsed.text ?? '' }];
+    };
     let failure: RelayError | null = null;
     try {
-      if ('chatGuid' in target) {
-        try {
-          await this.runOnce('send-to-chat', { chat: target.chatGuid, text });
-        } catch (err) {
-          const e = asRelayError(err);
-          const dm = dmOf(target.chatGuid);
-          if (e.code !== OsaCode.NotFound || dm === null) throw e;
-          // -1728 fails before anything is sent: try once more through the handle and its service.
-          used = dm;
-          this.inFlight = { ...this.inFlight, target: used };
-          await this.runOnce('send-to-handle', { handle: used.handle, service: used.service, text });
-        }
-      } else {
-        await this.runOnce('send-to-handle', { handle: target.handle, service: target.service, text });
+      try {
+        await this.runOnce(...what(target));
+      } catch (err) {
+        const e = asRelayError(err);
+        const dm = 'chatGuid' in target ? dmOf(target.chatGuid) : null;
+        if (e.code !== OsaCode.NotFound || dm === null) throw e;
+        // -1728 fails before anything is sent: try once more through the handle and its service.
+        used = dm;
+        this.inFlight = { ...this.inFlight, target: used };
+        await this.runOnce(...what(used));
       }
       this.deps.onAutomation?.(false);
     } catch (err) {
@@ -199,10 +221,11 @@ export class Sender {
     }
     try {
       if (failure !== null && failure.details['ambiguous'] !== true) {
+        if (path !== null) this.deps.staging?.remove(cmd.commandId);
         this.set(cmd.commandId, 'failed', { error: `${failure.code}: ${failure.message}` });
         return;
       }
-      await this.confirm(cmd.commandId, used, text, probe, failure);
+      await this.confirm(cmd.commandId, used, parsed, probe, failure);
     } finally {
       this.inFlight = null;
     }
@@ -222,46 +245,56 @@ export class Sender {
   }
 
   /** Looks for the row the send produced; reports it and follows it, or reports ghost / unknown. */
-  private async confirm(id: string, target: Target, text: string, probe: number, failure: RelayError | null): Promise<void> {
+  private async confirm(id: string, target: Target, payload: Payload, probe: number, failure: RelayError | null): Promise<void> {
     const until = this.deps.clock.now() + this.opts.confirmMs;
     for (;;) {
-      const row = this.deps.rows.find(target, text, probe);
+      const row = payload.file !== null
+        ? this.deps.rows.findFile(target, safeFileName(payload.file.name), probe)
+        : this.deps.rows.find(target, payload.text, probe);
       if (row !== null) {
         this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        if (!done(row)) {
-          this.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
-        }
+        this.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: payload.file !== null }, row);
         return;
       }
       const ghost = this.deps.rows.ghost(probe);
       if (ghost !== null) {
+        if (payload.file !== null) this.deps.staging?.remove(id);
         this.set(id, 'failed', { appleGuid: ghost.guid, error: 'GHOST_ROW: Messages accepted the send but wrote an empty, unjoined row (macOS 26); nothing went out' });
         return;
       }
       if (this.deps.clock.now() >= until || this.stopped) break;
       await sleep(this.opts.pollMs);
     }
+    // A staged file is kept: Messages may still pick it up. The next start sweeps it away.
     this.set(id, 'unknown', { error: failure === null ? 'NO_ROW: osascript succeeded but no matching row appeared in chat.db' : `${failure.code}: ${failure.message}` });
   }
 
   private async reconcile(cmd: InboxRow): Promise<void> {
-    const parsed = parse(cmd.body);
+    const parsed = parseSend(cmd.body);
     if (typeof parsed === 'string') return this.set(cmd.commandId, 'failed', { error: `BAD_COMMAND: ${parsed}` });
     if (cmd.sentRowid !== null) {
       const row = this.deps.rows.state(cmd.sentRowid);
       if (row !== null) {
         // It may have moved on while the relay was down: report where it is now, then follow it.
         this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        if (!done(row)) {
-          this.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs });
-        }
+        this.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: parsed.file !== null }, row);
         return;
       }
     }
     this.deps.logger.warn({ id: cmd.commandId }, 'a send was interrupted; looking for its row in chat.db (it is never sent again)');
     // Matched by handle for a DM: the send may have gone through the handle after a -1728.
     const target = ('chatGuid' in parsed.target ? dmOf(parsed.target.chatGuid) : null) ?? parsed.target;
-    await this.confirm(cmd.commandId, target, parsed.text, cmd.probeRowid ?? this.deps.rows.maxRowid(), null);
+    await this.confirm(cmd.commandId, target, parsed, cmd.probeRowid ?? this.deps.rows.maxRowid(), null);
+  }
+
+  /** Removes a staged file once Messages no longer needs it: delivered, read or failed, or sent with its transfer finished. */
+  private release(f: Follow, row: { status: SentStatus }): void {
+    if (!f.staged) return;
+    const finished = row.status === 'delivered' || row.status === 'read' || row.status === 'failed'
+      || (row.status === 'sent' && this.deps.rows.transferFinished(f.rowid));
+    if (!finished) return;
+    this.deps.staging?.remove(f.commandId);
+    f.staged = false;
   }
 
   private followTick(): void {
@@ -273,7 +306,10 @@ export class Sender {
           f.status = row.status;
           this.set(f.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
         }
-        if (row === null || done({ status: f.status, noReceipts: row.noReceipts }) || now > f.until) this.follows.delete(f.commandId);
+        if (row !== null) this.release(f, row);
+        const over = row === null || now > f.until;
+        if (over && f.staged) { this.deps.staging?.remove(f.commandId); f.staged = false; }
+        if (over || (row !== null && done({ status: f.status, noReceipts: row.noReceipts }) && !f.staged)) this.follows.delete(f.commandId);
       } catch (err) {
         this.deps.logger.warn({ id: f.commandId, err: asRelayError(err).message }, 'following a sent row failed; will retry');
       }

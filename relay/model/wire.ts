@@ -1,9 +1,14 @@
 // What crosses the link between a Mac and the hub: outbox items and commands (see PROTOCOL.md §4).
 
-/** An item of the Mac's outbox: an event for the hub, or the result of a command. */
+/**
+ * An item of the Mac's outbox: an event for the hub, the result of a command, a chunk of an incoming
+ * attachment's bytes (`{guid, index, data}`, base64) or the end of one (`{guid, status, sha256, …}`).
+ */
+export type OutboxItemType = 'event' | 'result' | 'chunk' | 'file';
+
 export interface OutboxItem {
   readonly seq: number;
-  readonly type: 'event' | 'result';
+  readonly type: OutboxItemType;
   readonly id: string;
   readonly body: Record<string, unknown>;
 }

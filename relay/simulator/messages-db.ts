@@ -46,6 +46,8 @@ export interface AttachmentSpec {
   readonly mimeType?: string;
   readonly uti?: string;
   readonly bytes?: number;
+  /** Sent by us (is_outgoing = 1; transfer_state starts at 0 and reaches 5 when uploaded). Incoming ones start finished (5). */
+  readonly outgoing?: boolean;
 }
 
 /** A writer connection that behaves like Messages. */
@@ -145,14 +147,20 @@ export class MessagesDb {
   attach(messageRowid: number, spec: AttachmentSpec): string {
     const guid = spec.guid ?? `at_0_${randomUUID().toUpperCase()}`;
     const run = this.db.transaction(() => {
-      const id = Number(this.db.prepare(`INSERT INTO attachment (guid, original_guid, filename, transfer_name, mime_type, uti, total_bytes, created_date)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(guid, guid, spec.filename, spec.name ?? spec.filename.split('/').pop(), spec.mimeType ?? null,
-        spec.uti ?? null, spec.bytes ?? 0, Math.floor(Date.now() / 1000) - 978_307_200).lastInsertRowid);
+      const id = Number(this.db.prepare(`INSERT INTO attachment (guid, original_guid, filename, transfer_name, mime_type, uti, total_bytes, created_date,
+        is_outgoing, transfer_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(guid, guid, spec.filename, spec.name ?? spec.filename.split('/').pop(), spec.mimeType ?? null,
+        spec.uti ?? null, spec.bytes ?? 0, Math.floor(Date.now() / 1000) - 978_307_200, spec.outgoing === true ? 1 : 0, spec.outgoing === true ? 0 : 5).lastInsertRowid);
       this.db.prepare('INSERT INTO message_attachment_join (message_id, attachment_id) VALUES (?, ?)').run(messageRowid, id);
       this.db.prepare('UPDATE message SET cache_has_attachments = 1 WHERE ROWID = ?').run(messageRowid);
     });
     run();
     return guid;
+  }
+
+  /** Sets the transfer state of every attachment of a message (5 = finished). */
+  transferState(messageRowid: number, state: number): void {
+    this.db.prepare(`UPDATE attachment SET transfer_state = ? WHERE ROWID IN
+      (SELECT attachment_id FROM message_attachment_join WHERE message_id = ?)`).run(state, messageRowid);
   }
 
   delete(rowid: number): void {

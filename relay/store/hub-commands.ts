@@ -37,7 +37,9 @@ export class HubCommands {
       byId: db.prepare('SELECT * FROM commands WHERE id = ?'),
       insert: db.prepare(`INSERT INTO commands (id, account, idempotency_key, body, status, created_at, updated_at)
         VALUES (?, ?, ?, ?, 'queued', ?, ?)`),
-      forRelay: db.prepare("SELECT seq, id, body FROM commands WHERE account = ? AND seq > ? AND status = 'queued' ORDER BY seq LIMIT ?"),
+      forRelay: db.prepare("SELECT seq, id, body FROM commands WHERE account = ? AND seq > ? AND status IN ('queued', 'chunk') ORDER BY seq LIMIT ?"),
+      insertChunk: db.prepare(`INSERT INTO commands (id, account, idempotency_key, body, status, created_at, updated_at)
+        VALUES (?, ?, NULL, ?, 'chunk', ?, ?)`),
       setAcked: db.prepare('UPDATE relays SET cmd_acked = MAX(cmd_acked, ?) WHERE account = ?'),
       result: db.prepare('INSERT OR IGNORE INTO command_results (item_id, command_id, status, body, received_at) VALUES (?, ?, ?, ?, ?)'),
       update: db.prepare('UPDATE commands SET status = ?, apple_guid = COALESCE(?, apple_guid), error = COALESCE(?, error), updated_at = ? WHERE id = ?'),
@@ -45,17 +47,31 @@ export class HubCommands {
     };
   }
 
-  /** Creates a command, or returns the one created earlier with the same idempotency key. */
-  create(account: string, body: Record<string, unknown>, idempotencyKey: string | null): { command: CommandRow; created: boolean } {
+  /**
+   * Creates the sends of one API call in order, in one transaction: for a file, one `file_chunk`
+   * command per chunk goes ahead of its send (the bytes are added when they go out); a text that came
+   * with a file is a second send. With an idempotency key, a repeated call returns the same commands.
+   */
+  createSends(account: string, parts: ReadonlyArray<{ body: Record<string, unknown>; chunks?: { fileId: string; count: number } }>,
+    idempotencyKey: string | null): { commands: CommandRow[]; created: boolean } {
     return this.tx(() => {
+      const keyOf = (i: number): string | null => (idempotencyKey === null ? null : i === 0 ? idempotencyKey : `${idempotencyKey}#${i}`);
       if (idempotencyKey !== null) {
-        const found = this.s.byKey.get(account, idempotencyKey) as Raw | undefined;
-        if (found !== undefined) return { command: toRow(found), created: false };
+        const found = parts.map((_, i) => this.s.byKey.get(account, keyOf(i)) as Raw | undefined);
+        if (found[0] !== undefined) return { commands: found.filter((r): r is Raw => r !== undefined).map(toRow), created: false };
       }
-      const id = randomUUID();
       const now = this.now();
-      this.s.insert.run(id, account, idempotencyKey, JSON.stringify(body), now, now);
-      return { command: toRow(this.s.byId.get(id) as Raw), created: true };
+      const ids = parts.map((part, i) => {
+        const id = randomUUID();
+        if (part.chunks !== undefined) {
+          for (let c = 0; c < part.chunks.count; c++) {
+            this.s.insertChunk.run(`${id}:chunk:${c}`, account, JSON.stringify({ kind: 'file_chunk', command_id: id, file_id: part.chunks.fileId, index: c }), now, now);
+          }
+        }
+        this.s.insert.run(id, account, keyOf(i), JSON.stringify(part.body), now, now);
+        return id;
+      });
+      return { commands: ids.map((id) => toRow(this.s.byId.get(id) as Raw)), created: true };
     });
   }
 

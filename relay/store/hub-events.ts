@@ -3,6 +3,7 @@
 import type { Db } from './database.js';
 import type { HubCommands } from './hub-commands.js';
 import type { HubDeliveries } from './hub-deliveries.js';
+import type { FileState, HubFiles } from './hub-files.js';
 import type { Tx } from './hub-store.js';
 import type { OutboxItem } from '../model/wire.js';
 
@@ -39,13 +40,44 @@ export interface ChatRow {
   readonly last_event_at: string | null;
 }
 
+/** What the hub made of a relay's `file` item (hub/file-receiver.ts). */
+export interface FileOutcome {
+  readonly state: FileState;
+  readonly error: string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const int = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
+
+/** Path of an attachment's bytes in the assistant API. */
+export const attachmentUrl = (guid: string): string => `/v1/attachments/${encodeURIComponent(guid)}`;
+
+/**
+ * Attachments of a message get their hub-side location (`url`). Their bytes are expected from the
+ * relay; those of a file the relay sent for a command are the upload's, already here.
+ */
+function withFileUrls(account: string, e: Record<string, unknown>, files: HubFiles, commands: HubCommands, now: number): Record<string, unknown> {
+  const list = e['attachments'];
+  if (!Array.isArray(list) || list.length === 0) return e;
+  const commandId = e['kind'] === 'from_me' ? str(e['command_id']) : null;
+  const fileId = commandId === null ? null : str((commands.get(commandId)?.body['file'] as { id?: unknown } | undefined)?.id);
+  const upload = fileId === null ? null : files.upload(fileId);
+  const attachments = (list as Array<Record<string, unknown>>).map((a) => {
+    if (typeof a['guid'] !== 'string') return a;
+    if (upload !== null) files.ownIncoming(account, a['guid'], upload, now);
+    else files.expectIncoming(account, a['guid'], { name: str(a['name']), mime_type: str(a['mime_type']), bytes: int(a['bytes']) }, now);
+    return { ...a, url: attachmentUrl(a['guid']) };
+  });
+  return { ...e, attachments };
+}
+
 export class HubEvents {
   private readonly s;
   /** Chats as last written (name, participants): unchanged chats are not rewritten on every event. */
   private readonly knownChats = new Map<string, string>();
 
   constructor(db: Db, private readonly tx: Tx, private readonly now: () => number,
-    private readonly deliveries: HubDeliveries, private readonly commands: HubCommands) {
+    private readonly deliveries: HubDeliveries, private readonly commands: HubCommands, private readonly files: HubFiles) {
     this.s = {
       relay: db.prepare('SELECT acked_seq AS acked, cmd_acked AS cmdAcked FROM relays WHERE account = ?'),
       upsertRelay: db.prepare(`INSERT INTO relays (account, public_key, store_id, last_seen_at) VALUES (@account, @key, @store, @now)
@@ -81,7 +113,7 @@ export class HubEvents {
    * Stores a relay's outbox items in one transaction: events once each (by event id), command results,
    * webhook deliveries for each new event, the relay's acked seq. Items at or below it are skipped.
    */
-  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[]): IngestResult {
+  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[], fileStates: ReadonlyMap<string, FileOutcome> = new Map()): IngestResult {
     const now = this.now();
     return this.tx(() => {
       const state = this.s.relay.get(account) as { acked: number } | undefined;
@@ -96,7 +128,14 @@ export class HubEvents {
           results += this.commands.applyResult(it.id, it.body, now) ? 1 : 0;
           continue;
         }
-        const e = it.body;
+        if (it.type === 'chunk') continue;
+        if (it.type === 'file') {
+          const b = it.body;
+          const outcome = fileStates.get(String(b['guid'])) ?? { state: 'corrupt', error: 'the file item could not be checked' };
+          this.files.setIncoming(account, String(b['guid']), { name: str(b['name']), mime_type: str(b['mime_type']), bytes: int(b['bytes']), sha256: str(b['sha256']) }, outcome.state, outcome.error, now);
+          continue;
+        }
+        const e = withFileUrls(account, it.body, this.files, this.commands, now);
         const chat = (e['chat'] ?? null) as { guid: string; identifier: string | null; name: string | null; is_group: boolean; participants: string[] } | null;
         const prompt = e['kind'] === 'message' && e['backlog'] !== true ? 1 : 0;
         const body = JSON.stringify(e);
@@ -117,6 +156,11 @@ export class HubEvents {
       this.s.setAcked.run(acked, now, account);
       return { acked, inserted, duplicates, results };
     });
+  }
+
+  /** Highest outbox seq of this relay the hub holds. */
+  acked(account: string): number {
+    return (this.s.relay.get(account) as { acked: number } | undefined)?.acked ?? 0;
   }
 
   after(seq: number, limit: number, account?: string): HubEvent[] {

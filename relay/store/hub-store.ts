@@ -4,6 +4,7 @@ import { openStore, storeWriteError, type Db } from './database.js';
 import { HubCommands } from './hub-commands.js';
 import { HubDeliveries } from './hub-deliveries.js';
 import { HubEvents } from './hub-events.js';
+import { HubFiles } from './hub-files.js';
 
 const MIGRATIONS = [
   `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
@@ -23,6 +24,10 @@ const MIGRATIONS = [
      attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,
      PRIMARY KEY (hook, event_seq));
    CREATE INDEX deliveries_state ON deliveries(hook, state, event_seq);`,
+  `CREATE TABLE files (account TEXT NOT NULL, direction TEXT NOT NULL, guid TEXT NOT NULL, name TEXT, mime_type TEXT,
+     bytes INTEGER, sha256 TEXT, state TEXT NOT NULL, error TEXT, upload_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+     PRIMARY KEY (direction, guid, account));
+   CREATE INDEX files_updated ON files(updated_at);`,
 ];
 
 /** A store transaction runner that turns write failures into coded errors. */
@@ -32,6 +37,7 @@ export class HubStore {
   readonly events: HubEvents;
   readonly commands: HubCommands;
   readonly deliveries: HubDeliveries;
+  readonly files: HubFiles;
   private readonly db: Db;
 
   constructor(private readonly path: string, now: () => number) {
@@ -45,7 +51,8 @@ export class HubStore {
     };
     this.deliveries = new HubDeliveries(this.db, tx, now);
     this.commands = new HubCommands(this.db, tx, now);
-    this.events = new HubEvents(this.db, tx, now, this.deliveries, this.commands);
+    this.files = new HubFiles(this.db, tx, now);
+    this.events = new HubEvents(this.db, tx, now, this.deliveries, this.commands, this.files);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // The Mac's store: the outbox (items waiting for the hub's ack), the inbox (commands from the hub,
 // unique by id, with their state) and cursors (the chat.db reader state, the hub's command seq).
 import { randomUUID } from 'node:crypto';
-import type { CommandItem, OutboxItem } from '../model/wire.js';
+import type { CommandItem, OutboxItem, OutboxItemType } from '../model/wire.js';
 import { openStore, storeWriteError, type Db } from './database.js';
 
 const MIGRATIONS = [
@@ -15,10 +15,26 @@ const MIGRATIONS = [
   `ALTER TABLE inbox ADD COLUMN probe_rowid INTEGER;
    ALTER TABLE inbox ADD COLUMN sent_rowid INTEGER;
    CREATE TABLE sent_rows (apple_guid TEXT PRIMARY KEY, command_id TEXT NOT NULL, sent_at INTEGER NOT NULL);`,
+  `CREATE TABLE uploads (guid TEXT PRIMARY KEY, path TEXT, name TEXT, mime_type TEXT, expected_bytes INTEGER, state TEXT NOT NULL,
+     last_size INTEGER, deadline INTEGER NOT NULL, created_at INTEGER NOT NULL);
+   CREATE INDEX uploads_state ON uploads(state);`,
 ];
 
+/** An incoming attachment whose bytes go to the hub once the file is complete on disk. */
+export interface UploadRow {
+  readonly guid: string;
+  readonly path: string | null;
+  readonly name: string | null;
+  readonly mimeType: string | null;
+  readonly expectedBytes: number | null;
+  /** Size seen at the previous look (a file is complete when it stops growing). */
+  readonly lastSize: number | null;
+  /** Until when a file that is not there yet is waited for (ms). */
+  readonly deadline: number;
+}
+
 export interface NewOutboxItem {
-  readonly type: 'event' | 'result';
+  readonly type: OutboxItemType;
   readonly id: string;
   readonly body: Record<string, unknown>;
 }
@@ -26,7 +42,7 @@ export interface NewOutboxItem {
 /** An outbox item whose body is still the JSON text written by enqueue. */
 export interface RawOutboxItem {
   readonly seq: number;
-  readonly type: 'event' | 'result';
+  readonly type: OutboxItemType;
   readonly id: string;
   readonly body: string;
 }
@@ -67,6 +83,13 @@ export class MacStore {
       rememberSent: db.prepare('INSERT OR IGNORE INTO sent_rows (apple_guid, command_id, sent_at) VALUES (?, ?, ?)'),
       sentBy: db.prepare('SELECT command_id FROM sent_rows WHERE apple_guid = ?').pluck(),
       pruneOutbox: db.prepare('DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?'),
+      addUpload: db.prepare(`INSERT OR IGNORE INTO uploads (guid, path, name, mime_type, expected_bytes, state, deadline, created_at)
+        VALUES (@guid, @path, @name, @mimeType, @expectedBytes, 'waiting', @deadline, @now)`),
+      waitingUploads: db.prepare(`SELECT guid, path, name, mime_type AS mimeType, expected_bytes AS expectedBytes, last_size AS lastSize, deadline
+        FROM uploads WHERE state = 'waiting' ORDER BY created_at, guid LIMIT ?`),
+      uploadSize: db.prepare('UPDATE uploads SET last_size = ? WHERE guid = ?'),
+      uploadDone: db.prepare("UPDATE uploads SET state = 'queued' WHERE guid = ?"),
+      pruneUploads: db.prepare("DELETE FROM uploads WHERE state = 'queued' AND created_at < ?"),
       pruneInbox: db.prepare("DELETE FROM inbox WHERE state IN ('sent', 'delivered', 'read', 'failed', 'unknown') AND updated_at < ?"),
     };
   }
@@ -92,12 +115,31 @@ export class MacStore {
     }
   }
 
-  /** Enqueues items and moves a cursor in one transaction (the chat.db reader's commit). */
-  enqueueWithCursor(items: readonly NewOutboxItem[], cursorName: string, cursorValue: string): void {
+  /** Enqueues items, the attachments to upload, and moves a cursor, in one transaction (the chat.db reader's commit). */
+  enqueueWithCursor(items: readonly NewOutboxItem[], cursorName: string, cursorValue: string, uploads: ReadonlyArray<Omit<UploadRow, 'lastSize'>> = []): void {
     const now = this.now();
     this.write(() => {
       for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now);
+      for (const u of uploads) this.stmts.addUpload.run({ ...u, now });
       this.stmts.setCursor.run(cursorName, cursorValue, now);
+    });
+  }
+
+  /** Attachments whose bytes have not been queued for the hub yet, oldest first. */
+  waitingUploads(limit = 100): UploadRow[] {
+    return this.stmts.waitingUploads.all(limit) as UploadRow[];
+  }
+
+  noteUploadSize(guid: string, size: number): void {
+    this.write(() => this.stmts.uploadSize.run(size, guid));
+  }
+
+  /** Queues an attachment's chunk and file items for the hub and marks it done, in one transaction. */
+  queueUpload(guid: string, items: readonly NewOutboxItem[]): void {
+    const now = this.now();
+    this.write(() => {
+      for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now);
+      this.stmts.uploadDone.run(guid);
     });
   }
 
@@ -112,7 +154,7 @@ export class MacStore {
 
   /** Items after `afterSeq` in order, at most `limit`. */
   pending(afterSeq: number, limit: number): OutboxItem[] {
-    return (this.stmts.pending.all(afterSeq, limit) as Array<{ seq: number; type: 'event' | 'result'; id: string; body: string }>)
+    return (this.stmts.pending.all(afterSeq, limit) as RawOutboxItem[])
       .map((r) => ({ seq: r.seq, type: r.type, id: r.id, body: JSON.parse(r.body) as Record<string, unknown> }));
   }
 
@@ -137,6 +179,11 @@ export class MacStore {
     return { count: r.n, oldestAgeMs: r.oldest === null ? null : Math.max(0, this.now() - r.oldest) };
   }
 
+  /** The hub's command seq this relay has stored up to. */
+  commandSeq(): number {
+    return Number(this.cursor('hub_cmd_seq') ?? 0);
+  }
+
   /** Stores commands (a command id seen twice is kept once) and the hub's command seq. */
   receiveCommands(items: readonly CommandItem[]): { stored: number; lastSeq: number } {
     const now = this.now();
@@ -145,7 +192,8 @@ export class MacStore {
     this.write(() => {
       for (const c of items) {
         if (c.seq <= lastSeq) continue;
-        stored += this.stmts.insertCommand.run(c.seq, c.id, JSON.stringify(c.body), 'received', now, now).changes;
+        // A file chunk is on disk already (staged by the caller); only the send it belongs to is a command.
+        if (c.body['kind'] !== 'file_chunk') stored += this.stmts.insertCommand.run(c.seq, c.id, JSON.stringify(c.body), 'received', now, now).changes;
         lastSeq = c.seq;
       }
       this.stmts.setCursor.run('hub_cmd_seq', String(lastSeq), now);
@@ -189,6 +237,6 @@ export class MacStore {
   /** Deletes acknowledged items and finished commands older than `olderThanMs`. Returns rows deleted. */
   prune(olderThanMs: number): number {
     const cutoff = this.now() - olderThanMs;
-    return this.write(() => this.stmts.pruneOutbox.run(cutoff).changes + this.stmts.pruneInbox.run(cutoff).changes);
+    return this.write(() => this.stmts.pruneOutbox.run(cutoff).changes + this.stmts.pruneInbox.run(cutoff).changes + this.stmts.pruneUploads.run(cutoff).changes);
   }
 }

@@ -49,7 +49,7 @@ describe('the hub under attack', () => {
       clock: systemClock, logger,
       config: {
         dataDir: tmp.dir, keyFile: join(tmp.dir, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-        api: { host: '127.0.0.1', port: 0, token: 'attack-test-token-0123456789' },
+        api: { host: '127.0.0.1', port: 0, token: 'attack-test-token-0123456789', maxFileBytes: 1024 * 1024 },
         relays: [{ account: 'good', publicKey: b64(good) }, { account: 'mallory', publicKey: b64(mallory) }],
         webhooks: [], retentionDays: 7, log: { level: 'info', file: null, logContent: false },
         link: { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 64 * 1024, backoffBaseMs: 500, backoffCapMs: 30_000 },

@@ -21,7 +21,7 @@ describe('Mac store', () => {
       const id = a.storeId();
       a.close();
       const raw = new Database(path, { readonly: true });
-      assert.equal(raw.pragma('user_version', { simple: true }), 2);
+      assert.equal(raw.pragma('user_version', { simple: true }), 3);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       raw.close();
       const b = new MacStore(path, () => 2000);
@@ -114,12 +114,12 @@ describe('hub store', () => {
     try {
       const s = new HubStore(join(t.dir, 'hub.db'), () => 1000);
       s.events.relay('alice', 'KEY', 'store-1');
-      const a = s.commands.create('alice', { text: 'hi' }, 'k1');
-      const b = s.commands.create('alice', { text: 'hi' }, 'k1');
+      const a = s.commands.createSends('alice', [{ body: { kind: 'send', text: 'hi' } }], 'k1');
+      const b = s.commands.createSends('alice', [{ body: { kind: 'send', text: 'hi' } }], 'k1');
       assert.equal(a.created, true);
       assert.equal(b.created, false);
-      assert.equal(b.command.id, a.command.id);
-      const id = a.command.id;
+      assert.equal(b.commands[0]!.id, a.commands[0]!.id);
+      const id = a.commands[0]!.id;
       const result = (seq: number, status: string, extra: Record<string, unknown> = {}) => ({ seq, type: 'result' as const, id: `${id}:${status}`, body: { command_id: id, status, ...extra } });
       s.events.ingest('alice', [result(1, 'sending'), result(2, 'delivered', { apple_guid: 'APPLE-1' })], []);
       assert.equal(s.commands.get(id)!.status, 'delivered');

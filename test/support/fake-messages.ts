@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { OsascriptOptions } from '../../relay/messages-app/osascript.js';
 import type { MessagesDb } from '../../relay/simulator/messages-db.js';
 import { makeMessagesDb, tempDir } from './chatdb-env.js';
-import type { Scenario } from './fake-osascript/scenario.js';
+import type { Scenario } from '../../relay/simulator/messages-app/scenario.js';
 
 export const FAKE_OSASCRIPT = fileURLToPath(new URL('./fake-osascript/osascript', import.meta.url));
 

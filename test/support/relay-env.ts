@@ -7,7 +7,7 @@ import type { MessagesDb } from '../../relay/simulator/messages-db.js';
 import { makeMessagesDb, tempDir } from './chatdb-env.js';
 import { CliProcess, freePort } from './processes.js';
 import { FAKE_OSASCRIPT } from './fake-messages.js';
-import type { Scenario } from './fake-osascript/scenario.js';
+import type { Scenario } from '../../relay/simulator/messages-app/scenario.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';

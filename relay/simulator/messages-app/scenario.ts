@@ -26,4 +26,6 @@ export interface Scenario {
   readonly finalAfterMs?: number;
   /** Where each accepted send is appended as a JSON line (for assertions). */
   readonly sendLog?: string;
+  /** Files Messages can read (its sandbox, e.g. ~/Library/Messages); others fail with error 25. Absent: any existing file. */
+  readonly readableRoot?: string;
 }

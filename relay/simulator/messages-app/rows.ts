@@ -1,10 +1,25 @@
 // What Messages writes into chat.db the moment it accepts a send: the from-me row (is_sent = 0) joined
 // to its chat, a file's attachment row, or, for a phantom chat on macOS 26, an unjoined empty SMS row.
-import { basename } from 'node:path';
-import { MessagesDb } from '../../../relay/simulator/messages-db.js';
-import { encodeAttributedBody } from '../../../relay/simulator/typedstream-writer.js';
-import type { SendDirect, SendTarget } from './messages-model.js';
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve, sep } from 'node:path';
+import { MessagesDb } from '../messages-db.js';
+import { encodeAttributedBody } from '../typedstream-writer.js';
+import type { SendDirect, SendTarget } from './model.js';
 import type { Scenario } from './scenario.js';
+
+/** A row Messages wrote for a send, and how it will turn out (a file the sandbox cannot read fails with error 25). */
+export interface WrittenRow {
+  readonly rowid: number;
+  readonly unreadable?: boolean;
+}
+
+/** Messages is sandboxed (messages-app.md §4.1): it reads files only under its own folders (`readableRoot`). */
+function readable(s: Scenario, path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  if (s.readableRoot === undefined) return true;
+  const root = resolve(s.readableRoot) + sep;
+  return resolve(path).startsWith(root);
+}
 
 /** Every chat guid in chat.db (the scripting layer's chats when a scenario names none). */
 export function chatsInDb(path: string): string[] {
@@ -16,7 +31,7 @@ export function chatsInDb(path: string): string[] {
   }
 }
 
-export function writeSentRow(s: Scenario, direct: SendDirect, to: SendTarget): { rowid: number } | null {
+export function writeSentRow(s: Scenario, direct: SendDirect, to: SendTarget): WrittenRow | null {
   if ((s.outcome ?? 'delivered') === 'dropped') return null;
   const db = new MessagesDb(s.chatDb);
   try {
@@ -42,8 +57,9 @@ export function writeSentRow(s: Scenario, direct: SendDirect, to: SendTarget): {
     }
     const guid = `at_0_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
     const { rowid } = db.insert({ chat: chatGuid, fromMe: true, handle, text: '\uFFFC', body: encodeAttributedBody('\uFFFC', [{ length: 1, fileTransferGuid: guid }]) });
-    db.attach(rowid, { guid, filename: direct.value, name: basename(direct.value) });
-    return { rowid };
+    const ok = readable(s, direct.value);
+    db.attach(rowid, { guid, filename: direct.value, name: basename(direct.value), bytes: ok ? statSync(direct.value).size : 0, outgoing: true });
+    return { rowid, unreadable: !ok };
   } finally {
     db.close();
   }

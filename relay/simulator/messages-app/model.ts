@@ -1,4 +1,4 @@
-// A mock of Messages' scripting model as JXA sees it (messages-app.md §5): lazy specifiers, chats by
+// A simulated Messages' scripting model as JXA sees it (messages-app.md §5): lazy specifiers, chats by
 // id, accounts and participants, `send`, Apple-event errors with numbers. `onSend` is told of each
 // accepted send; resolving anything counts as an Apple event and is subject to the scenario's switches.
 import type { Scenario } from './scenario.js';
