@@ -102,6 +102,7 @@ export class AttachmentUploader {
     items.push({ type: 'file', id: `file:${u.guid}`, body: { guid: u.guid, name: u.name, mime_type: u.mimeType, bytes, sha256: sha, chunks: items.length, status, error } });
     this.deps.store.queueUpload(u.guid, items);
     if (status !== 'complete') this.deps.logger.warn({ status }, `attachment not sent to the hub: ${error ?? status}`);
+    else this.deps.logger.info({ bytes, chunks: items.length - 1 }, 'attachment queued for the hub');
     this.deps.onQueued();
   }
 

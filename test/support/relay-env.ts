@@ -17,6 +17,8 @@ export interface RelayEnvOptions {
   readonly hubExtra?: Record<string, unknown>;
   readonly macExtra?: Record<string, unknown>;
   readonly webhook?: Record<string, unknown> | false;
+  /** Extra keys of the hub's `api` section (ports and token are filled in). */
+  readonly hubApi?: Record<string, unknown>;
   /** Port the Mac dials instead of the hub's (a proxy in between). */
   readonly dialPort?: number;
 }
@@ -38,7 +40,7 @@ export class RelayEnv {
   scenarioFile = '';
   sendLog = '';
 
-  sends(): Array<{ direct: { kind: string; value: string }; to: Record<string, string> }> {
+  sends(): Array<{ direct: { kind: string; value: string }; to: Record<string, string>; file?: { bytes: number; sha256: string } | null }> {
     return readFileSync(this.sendLog, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as never);
   }
 
@@ -79,7 +81,7 @@ export class RelayEnv {
     mkdirSync(join(d, 'hub'), { recursive: true });
     writeFileSync(this.hubConfig, JSON.stringify({
       dataDir: join(d, 'hub'), keyFile: join(d, 'keys', 'hub.key'),
-      listen: { port: this.hubPort }, api: { port: this.apiPort, tokenFile: join(d, 'keys', 'token') },
+      listen: { port: this.hubPort }, api: { port: this.apiPort, tokenFile: join(d, 'keys', 'token'), ...opts.hubApi },
       relays: [{ account: 'alice', publicKey: b64(relayKey.publicKey) }],
       webhooks: opts.webhook === false ? [] : [{ name: 'main', url: `http://127.0.0.1:${hookPort}/hook`, secretFile: join(d, 'keys', 'whsecret'), backoffBaseMs: 100, backoffCapMs: 1000, ...opts.webhook }],
       link: { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 50, backoffCapMs: 500 },

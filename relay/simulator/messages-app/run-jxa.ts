@@ -1,5 +1,6 @@
 // Runs one of our real JXA files in node:vm against the simulated Messages, answering as osascript
 // does (messages-app.md §3): stdout, an `execution error: … (number)` line on stderr, an exit status.
+import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { AppleEventError, PathObject, messagesApplication, type SendDirect, type SendTarget } from './model.js';
@@ -14,6 +15,16 @@ export interface JxaRun {
   readonly rows: readonly WrittenRow[];
 }
 
+/** What the file handed to `send` held at that moment (the send log's record of a file send). */
+function fileFacts(path: string): { bytes: number; sha256: string } | null {
+  try {
+    const data = readFileSync(path);
+    return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+  } catch {
+    return null;
+  }
+}
+
 /** A scenario with its chats filled in from chat.db when it names none. */
 export function withChats(s: Scenario): Scenario {
   return s.chats !== undefined ? s : { ...s, chats: chatsInDb(s.chatDb) };
@@ -22,7 +33,7 @@ export function withChats(s: Scenario): Scenario {
 export function runJxa(file: string, argv: readonly string[], scenario: Scenario): JxaRun {
   const rows: WrittenRow[] = [];
   const onSend = (direct: SendDirect, to: SendTarget): void => {
-    if (scenario.sendLog !== undefined) appendFileSync(scenario.sendLog, `${JSON.stringify({ t: Date.now(), direct, to })}\n`);
+    if (scenario.sendLog !== undefined) appendFileSync(scenario.sendLog, `${JSON.stringify({ t: Date.now(), direct, to, file: direct.kind === 'file' ? fileFacts(direct.value) : undefined })}\n`);
     const row = writeSentRow(scenario, direct, to);
     if (row !== null) rows.push(row);
   };
