@@ -216,4 +216,24 @@ describe('attachments survive kill -9', () => {
     assert.equal(res.status, 200);
     assert.equal(sha(new Uint8Array(await res.arrayBuffer())), sha(bytes));
   });
+
+  it('a file whose bytes changed on the way is refused by the relay before Messages sees it', async () => {
+    await env.mac!.stop();
+    const bytes = randomBytes(400_000);
+    const up = await fetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=a.bin`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${TOKEN}` } });
+    const f = await up.json() as { id: string };
+    const res = await env.api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, file_id: f.id }) });
+    const c = await res.json() as Command;
+    // The bytes rot on the hub's disk after their SHA-256 was taken.
+    const tampered = Buffer.from(bytes);
+    tampered[123_456] = tampered[123_456]! ^ 0x01;
+    writeFileSync(join(env.dir, 'hub', 'files', 'out', f.id), tampered);
+    const sendsBefore = env.sends().length;
+    await env.startMac();
+    const done = await status(env, c.id, ['failed', 'sent', 'delivered']);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error ?? '', /^STAGING_CORRUPT/);
+    assert.equal(env.sends().length, sendsBefore, 'Messages never saw it');
+    assert.equal(existsSync(join(env.dir, 'staging', c.id)), false, 'nothing left staged');
+  });
 });
