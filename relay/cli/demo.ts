@@ -1,7 +1,9 @@
 // `imessage-relay demo`: the relay's main job on a built-in default, on any machine. A simulated
 // Messages writes a short conversation into a fresh chat.db (WAL, writer kept open, rows updated
 // after insert as Messages does); the real Mac daemon reads it and carries it over the sealed link
-// to a real hub, which signs and POSTs each event to a local webhook receiver that prints it.
+// to a real hub, which signs and POSTs each event to a local webhook receiver that prints it. Then
+// an assistant's reply (a text and a file) goes back through the REST API, the link and our real
+// JXA scripts run against the simulated Messages, and the incoming photo is fetched from the hub.
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,13 +20,15 @@ import type { RelayEvent } from '../model/events.js';
 import { MessagesDb } from '../simulator/messages-db.js';
 import { MINIMAL_CHATDB_SCHEMA } from '../simulator/schema.js';
 import { encodeAttributedBody as encodeBody } from '../simulator/typedstream-writer.js';
+import { simulatedRunScript } from '../simulator/messages-app/simulated-osascript.js';
 import { formatEvent } from './format-event.js';
 import type { CliIo } from './io.js';
 
 export const DEMO_USAGE = `imessage-relay demo [--json]
   Runs the whole pipeline on this machine: a simulated Messages → the Mac daemon → the sealed link →
   the hub → a webhook receiver that prints every event an assistant would get; then one reply
-  through the REST API. Nothing to configure; everything lives in a temp folder and is removed.`;
+  through the REST API (a text and a file) into the simulated Messages, followed until delivered.
+  Nothing to configure; everything lives in a temp folder and is removed.`;
 
 const ALICE = '+15555550123';
 const BOB = 'bob@example.com';
@@ -73,12 +77,14 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   const ports = await hub.start();
   const mac = new MacDaemon({
     clock: systemClock, logger,
+    homeDir: home,
+    runScript: simulatedRunScript({ chatDb: join(dir, 'chat.db'), sentAfterMs: 100, finalAfterMs: 200, readableRoot: dir }),
     config: {
       chatDb: messages.path, dataDir: join(home, 'relay'), keyFile: join(home, 'relay', 'relay.key'),
       hubUrl: `ws://127.0.0.1:${ports.linkPort}`, hubPublicKey: Buffer.from(hubKey.publicKey).toString('base64'),
       health: { host: '127.0.0.1', port: 0 }, reader: { settleMs: 250, ageFenceMinutes: 15, pollIntervalMs: 1000 },
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 1000, degradedAgeSeconds: 120 },
-      sender: { enabled: false, osascript: '/usr/bin/osascript', timeoutMs: 30_000, perSecond: 3, perChatPerSecond: 1, confirmMs: 10_000, followMs: 600_000 },
+      sender: { enabled: true, osascript: '/usr/bin/osascript', timeoutMs: 30_000, perSecond: 3, perChatPerSecond: 3, confirmMs: 10_000, followMs: 600_000 },
       attachments: { stagingDir: join(dir, 'Attachments', 'imessage-relay'), maxBytes: 100 * 1024 * 1024, waitSeconds: 60, upload: true },
       quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
     },
@@ -105,16 +111,38 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     messages.insert({ chat: GROUP, handle: BOB, itemType: 2, groupTitle: 'Hiking crew' });
     messages.insert({ chat: DM, handle: ALICE, text: 'an old message synced from iCloud', dateMs: Date.now() - 3 * 24 * 3600_000 });
     for (let i = 0; i < 150 && seen.length < 8; i++) await wait(20);
-    const res = await fetch(`http://127.0.0.1:${ports.apiPort}/v1/messages`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'demo-1' },
-      body: JSON.stringify({ chat_guid: DM, text: 'Reminder set for 6 pm.' }),
-    });
-    const command = await res.json() as { id: string; status: string };
+    const api = `http://127.0.0.1:${ports.apiPort}`;
+    const auth = { authorization: `Bearer ${token}` };
+    const answer = new FormData();
+    answer.set('chat_guid', DM);
+    answer.set('text', 'Reminder set for 6 pm. Here is your list.');
+    answer.set('file', new Blob(['oat milk\nbread\n'], { type: 'text/plain' }), 'shopping list.txt');
+    const res = await fetch(`${api}/v1/messages`, { method: 'POST', headers: { ...auth, 'idempotency-key': 'demo-1' }, body: answer });
+    const command = await res.json() as { id: string; status: string; followed_by?: { id: string } };
+    const ids = [command.id, command.followed_by?.id].filter((x): x is string => x !== undefined);
+    if (!json) io.stderr(`demo: POST /v1/messages (a file and a text) → ${res.status} ${command.status}\n`);
+    const finals: string[] = [];
+    for (const id of ids) {
+      let status = 'queued';
+      for (let i = 0; i < 250 && !['delivered', 'read', 'failed', 'unknown'].includes(status); i++) {
+        await wait(20);
+        status = ((await (await fetch(`${api}/v1/messages/${id}`, { headers: auth })).json()) as { status: string }).status;
+      }
+      finals.push(status);
+    }
+    let photo = await fetch(`${api}/v1/attachments/at_0_DEMO`, { headers: auth });
+    for (let i = 0; i < 100 && photo.status === 503; i++) {
+      await wait(50);
+      photo = await fetch(`${api}/v1/attachments/at_0_DEMO`, { headers: auth });
+    }
+    const photoBytes = (await photo.arrayBuffer()).byteLength;
+    for (let i = 0; i < 100 && !seen.some((e) => e.kind === 'from_me' && e.command_id === command.followed_by?.id); i++) await wait(20);
     if (!json) {
-      io.stderr(`demo: POST /v1/messages → ${res.status} ${command.status} (${command.id}); the relay holds it in its inbox until the sender lands\n`);
+      io.stderr(`demo: the reply went through the simulated Messages: file ${finals[0]}, text ${finals[1]}\n`);
+      io.stderr(`demo: GET /v1/attachments/at_0_DEMO → ${photo.status} (${photoBytes} bytes)\n`);
       io.stderr(`demo: ${seen.length} events reached the webhook; relay health ${mac.health().status}, hub health ${hub.health().status}\n`);
     }
-    return seen.length >= 8 && res.status === 202 ? 0 : 1;
+    return seen.length >= 8 && res.status === 202 && finals.every((f) => f === 'delivered') && photo.status === 200 && photoBytes === 1024 ? 0 : 1;
   } finally {
     await mac.stop();
     await hub.stop();

@@ -37,6 +37,8 @@ export interface MacDaemonDeps {
   readonly clock: Clock;
   /** Replaces osascript (the benchmark's zero-cost Messages); default runs our JXA files with osascript. */
   readonly runScript?: (name: ScriptName, args: Record<string, string>) => Promise<Record<string, unknown>>;
+  /** What `~/` in chat.db's attachment paths stands for (default: this user's home). */
+  readonly homeDir?: string;
 }
 
 export class MacDaemon {
@@ -73,7 +75,7 @@ export class MacDaemon {
     });
     const saved = parseState(this.store.cursor('chatdb'));
     this.reader = new ChatDbReader({
-      path: config.chatDb, clock, logger, homeDir: homedir(), state: saved, startAfter: 'end',
+      path: config.chatDb, clock, logger, homeDir: deps.homeDir ?? homedir(), state: saved, startAfter: 'end',
       options: { settleMs: config.reader.settleMs, ageFenceMs: config.reader.ageFenceMinutes * 60_000 },
       commit: (events, state) => this.commit(events, state),
     });

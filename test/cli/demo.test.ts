@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { CLI } from '../support/processes.js';
 
 describe('imessage-relay demo', () => {
-  it('carries every kind of event from the simulated Messages to the webhook, signed, and queues a reply', async () => {
+  it('carries every kind of event from the simulated Messages to the webhook, signed, and sends a reply (file and text) back through it', async () => {
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, ['--import', 'tsx', CLI, 'demo'], { encoding: 'utf8', timeout: 60_000 }, (err, so, se) =>
         resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout: so, stderr: se }));
@@ -16,7 +16,10 @@ describe('imessage-relay demo', () => {
     assert.ok(lines.every((l) => l.startsWith('webhook ✓')), 'every delivery signed');
     for (const kind of ['message', 'from_me', 'delivery', 'reaction', 'edit', 'group']) assert.ok(lines.some((l) => l.includes(` ${kind} `)), kind);
     assert.match(stdout, /\[backlog\]/);
-    assert.match(stderr, /POST \/v1\/messages → 202 queued/);
+    assert.match(stderr, /POST \/v1\/messages \(a file and a text\) → 202 queued/);
+    assert.match(stderr, /the reply went through the simulated Messages: file delivered, text delivered/);
+    assert.match(stderr, /GET \/v1\/attachments\/at_0_DEMO → 200 \(1024 bytes\)/);
+    assert.ok(lines.some((l) => / from_me .*"Reminder set for 6 pm\. Here is your list\."/.test(l)), 'the reply comes back as a from-me event');
     assert.match(stderr, /relay health ok, hub health ok/);
   });
 });
