@@ -1,10 +1,13 @@
 // The sending path, hub API call → osascript started, with a zero-cost Messages (no process: the
 // "script" writes the sent row straight into chat.db): latency p50/p99, and commands per second.
+// The hub and the assistant calling it run in their own process (bench/send-hub-peer.ts), as they do
+// on their own machine; times are compared on the wall clock with sub-millisecond precision.
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { systemClock } from '../relay/clock.js';
-import { Hub } from '../relay/hub/hub.js';
 import { writeNewKeyFile } from '../relay/link/keys.js';
 import { silentLogger } from '../relay/logger.js';
 import { MacDaemon } from '../relay/mac/daemon.js';
@@ -26,26 +29,24 @@ export async function sendBench(log: Log): Promise<void> {
   const relayKey = writeNewKeyFile(join(home, 'relay.key'));
   const token = 'bench-token-0123456789abcdef';
   const started = new Map<string, number>();
-  const logger = silentLogger();
-  const hub = new Hub({
-    clock: systemClock, logger,
-    config: {
-      dataDir: join(home, 'hub'), keyFile: join(home, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'bench', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
-      webhooks: [], link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
-    },
+  const peer = fork(fileURLToPath(new URL('./send-hub-peer.ts', import.meta.url)),
+    [JSON.stringify({ home, relayPublicKey: Buffer.from(relayKey.publicKey).toString('base64'), token, chat: DM })],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = (t: string): Promise<Record<string, unknown>> => new Promise((resolve) => {
+    const on = (m: Record<string, unknown>): void => { if (m['t'] === t) { peer.off('message', on); resolve(m); } };
+    peer.on('message', on);
   });
-  const ports = await hub.start();
+  const { linkPort } = await next('ready') as { linkPort: number };
   const mac = new MacDaemon({
-    clock: systemClock, logger,
+    clock: systemClock, logger: silentLogger(),
     runScript: async (_name, args) => {
-      started.set(args['text']!, performance.now());
+      started.set(args['text']!, performance.timeOrigin + performance.now());
       messages.insert({ chat: DM, fromMe: true, handle: '+15555550123', text: args['text']!, body: encodeAttributedBody(args['text']!), isSent: true });
       return { ok: true };
     },
     config: {
       chatDb: messages.path, dataDir: join(home, 'relay'), keyFile: join(home, 'relay.key'),
-      hubUrl: `ws://127.0.0.1:${ports.linkPort}`, hubPublicKey: Buffer.from(hubKey.publicKey).toString('base64'),
+      hubUrl: `ws://127.0.0.1:${linkPort}`, hubPublicKey: Buffer.from(hubKey.publicKey).toString('base64'),
       health: { host: '127.0.0.1', port: 0 }, reader: { settleMs: 500, ageFenceMinutes: 15, pollIntervalMs: 1000 },
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 100_000, degradedAgeSeconds: 600 },
       sender: { enabled: true, osascript: '/nonexistent', timeoutMs: 5000, perSecond: 100_000, perChatPerSecond: 100_000, confirmMs: 5000, followMs: 1000 },
@@ -54,16 +55,14 @@ export async function sendBench(log: Log): Promise<void> {
     },
   });
   await mac.start();
-  const api = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`http://127.0.0.1:${ports.apiPort}${path}`, {
-    ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-  });
   try {
     while (mac.health().components['link']?.state !== 'ok') await sleep(10);
     const latencies: number[] = [];
     for (let i = 0; i < 300; i++) {
       const text = `latency probe ${i}`;
-      const t0 = performance.now();
-      await api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, text }) });
+      const posted = next('posted');
+      peer.send({ t: 'probe', text });
+      const { t0 } = await posted as { t0: number };
       while (!started.has(text)) await sleep(0.2);
       latencies.push(started.get(text)! - t0);
       await sleep(5);
@@ -72,22 +71,15 @@ export async function sendBench(log: Log): Promise<void> {
     log('send.api_to_osascript_p50_ms', percentile(latencies, 50), 'ms');
     log('send.api_to_osascript_p99_ms', percentile(latencies, 99), 'ms');
     const n = 1000;
-    const t0 = performance.now();
-    let last = '';
-    for (let i = 0; i < n; i += 50) {
-      const ids = await Promise.all(Array.from({ length: 50 }, (_, j) => api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, text: `throughput ${i + j}` }) })
-        .then(async (r) => ((await r.json()) as { id: string }).id)));
-      last = ids.at(-1)!;
-    }
-    for (;;) {
-      const c = await (await api(`/v1/messages/${last}`)).json() as { status: string };
-      if (c.status === 'sent' || c.status === 'delivered') break;
-      await sleep(5);
-    }
-    log('send.commands_per_s_zero_cost_osascript', n / ((performance.now() - t0) / 1000), 'commands/s');
+    const done = next('burst_done');
+    peer.send({ t: 'burst', n });
+    const { ms } = await done as { ms: number };
+    log('send.commands_per_s_zero_cost_osascript', n / (ms / 1000), 'commands/s');
   } finally {
     await mac.stop();
-    await hub.stop();
+    const exited = new Promise((r) => peer.once('exit', r));
+    peer.send({ t: 'stop' });
+    await exited;
     messages.close();
     rmSync(home, { recursive: true, force: true });
   }

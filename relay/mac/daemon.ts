@@ -120,6 +120,7 @@ export class MacDaemon {
           onCommands: (n) => { this.metrics.inc('commands_total', n, { result: 'received' }); this.sender?.wake(); },
           expandChunk: (item) => chunkOnWire(item, logger),
           beforeCommands: (items) => this.stageChunks(items),
+          beginSend: this.sender === null ? undefined : (id, body) => this.sender!.beginNow(id, body),
         });
         this.session.start();
       },

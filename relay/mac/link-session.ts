@@ -33,6 +33,8 @@ export interface MacSessionDeps {
   readonly expandChunk?: (item: RawOutboxItem) => RawOutboxItem;
   /** Commands arrived, before they are stored: file chunks are staged here (a throw drops the link; they come again). */
   readonly beforeCommands?: (items: readonly CommandItem[]) => void;
+  /** The sender may take the first new command at once (its probe ROWID), marked `sending` as it is stored. */
+  readonly beginSend?: (commandId: string, body: Record<string, unknown>) => number | null;
 }
 
 export class MacLinkSession {
@@ -98,7 +100,7 @@ export class MacLinkSession {
         case 'commands': {
           if (!this.ready) break;
           this.deps.beforeCommands?.(m.items);
-          const { stored, lastSeq } = this.deps.store.receiveCommands(m.items);
+          const { stored, lastSeq } = this.deps.store.receiveCommands(m.items, this.deps.beginSend);
           this.deps.channel.send({ t: 'cmd_ack', seq: lastSeq });
           this.deps.onCommands?.(stored);
           return;

@@ -80,6 +80,7 @@ export class MacStore {
       setCommandState: db.prepare(`UPDATE inbox SET state = ?, updated_at = ?, apple_guid = COALESCE(?, apple_guid), error = ?,
         sent_rowid = COALESCE(?, sent_rowid) WHERE command_id = ?`),
       markSending: db.prepare("UPDATE inbox SET state = 'sending', probe_rowid = ?, updated_at = ? WHERE command_id = ?"),
+      waitingBefore: db.prepare("SELECT COUNT(*) FROM inbox WHERE state IN ('received', 'sending') AND seq < ?").pluck(),
       rememberSent: db.prepare('INSERT OR IGNORE INTO sent_rows (apple_guid, command_id, sent_at) VALUES (?, ?, ?)'),
       sentBy: db.prepare('SELECT command_id FROM sent_rows WHERE apple_guid = ?').pluck(),
       pruneOutbox: db.prepare('DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?'),
@@ -184,21 +185,39 @@ export class MacStore {
     return Number(this.cursor('hub_cmd_seq') ?? 0);
   }
 
-  /** Stores commands (a command id seen twice is kept once) and the hub's command seq. */
-  receiveCommands(items: readonly CommandItem[]): { stored: number; lastSeq: number } {
+  /**
+   * Stores commands (a command id seen twice is kept once) and the hub's command seq. When the first
+   * new command is next in line and `begin` gives a probe ROWID for it (the sender is idle and will run
+   * it at once), it is marked `sending` in the same transaction: one disk flush instead of two.
+   */
+  receiveCommands(items: readonly CommandItem[], begin?: (commandId: string, body: Record<string, unknown>) => number | null): { stored: number; lastSeq: number; begun: string | null } {
     const now = this.now();
     let stored = 0;
+    let begun: string | null = null;
     let lastSeq = Number(this.cursor('hub_cmd_seq') ?? 0);
     this.write(() => {
+      let first: CommandItem | null = null;
       for (const c of items) {
         if (c.seq <= lastSeq) continue;
         // A file chunk is on disk already (staged by the caller); only the send it belongs to is a command.
-        if (c.body['kind'] !== 'file_chunk') stored += this.stmts.insertCommand.run(c.seq, c.id, JSON.stringify(c.body), 'received', now, now).changes;
+        if (c.body['kind'] !== 'file_chunk') {
+          const added = this.stmts.insertCommand.run(c.seq, c.id, JSON.stringify(c.body), 'received', now, now).changes;
+          if (added > 0 && stored === 0) first = c;
+          stored += added;
+        }
         lastSeq = c.seq;
       }
       this.stmts.setCursor.run('hub_cmd_seq', String(lastSeq), now);
+      if (first !== null && begin !== undefined && Number(this.stmts.waitingBefore.get(first.seq)) === 0) {
+        const probe = begin(first.id, first.body);
+        if (probe !== null) {
+          this.stmts.markSending.run(probe, now, first.id);
+          this.result(first.id, 'sending', null, null, now);
+          begun = first.id;
+        }
+      }
     });
-    return { stored, lastSeq };
+    return { stored, lastSeq, begun };
   }
 
   commandsInState(state: string): InboxRow[] {

@@ -63,12 +63,20 @@ describe('Mac store', () => {
       assert.equal(s.ackedSeq(), 1);
       const first = s.receiveCommands([{ seq: 10, id: 'cmd-1', body: { text: 'x' } }, { seq: 11, id: 'cmd-2', body: {} }]);
       const again = s.receiveCommands([{ seq: 10, id: 'cmd-1', body: {} }, { seq: 12, id: 'cmd-1', body: {} }]);
-      assert.deepEqual(first, { stored: 2, lastSeq: 11 });
-      assert.deepEqual(again, { stored: 0, lastSeq: 12 }, 'a command id seen twice is stored once');
+      assert.deepEqual(first, { stored: 2, lastSeq: 11, begun: null });
+      assert.deepEqual(again, { stored: 0, lastSeq: 12, begun: null }, 'a command id seen twice is stored once');
       assert.equal(s.commandsInState('received').length, 2);
+      // An idle sender takes a new command as it is stored, but never ahead of commands already waiting.
+      const begin = (): number => 4242;
+      assert.equal(s.receiveCommands([{ seq: 13, id: 'cmd-3', body: {} }], begin).begun, null, 'cmd-1 and cmd-2 come first');
+      for (const id of ['cmd-1', 'cmd-2', 'cmd-3']) s.setCommandState(id, 'failed', { error: 'test' });
+      assert.equal(s.receiveCommands([{ seq: 14, id: 'cmd-4', body: {} }], begin).begun, 'cmd-4');
+      const [sending] = s.commandsInState('sending');
+      assert.deepEqual({ id: sending?.commandId, probe: sending?.probeRowid }, { id: 'cmd-4', probe: 4242 }, 'stored already sending, with its probe');
+      assert.ok(s.pending(0, 100).some((x) => x.id === 'cmd-4:sending'), 'its sending result is queued for the hub');
       now += 10 * 24 * 3600_000;
-      assert.equal(s.prune(7 * 24 * 3600_000), 1, 'the acked row older than the retention goes');
-      assert.deepEqual(s.pending(0, 10).map((x) => x.id), ['b']);
+      assert.equal(s.prune(7 * 24 * 3600_000), 4, 'the acked row and the finished commands older than the retention go');
+      assert.deepEqual(s.pending(0, 10).map((x) => x.id)[0], 'b');
       s.close();
     } finally { t.cleanup(); }
   });

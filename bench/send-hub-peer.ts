@@ -1,0 +1,52 @@
+// The hub's side of the send benchmark, in its own process (as on its own machine): the hub, and the
+// assistant calling its API. Driven over IPC by bench/send.ts: `probe` posts one command and reports
+// when the call started (wall clock, ms with fractions); `burst` posts many and reports when the
+// last one is sent.
+import { join } from 'node:path';
+import { systemClock } from '../relay/clock.js';
+import { Hub } from '../relay/hub/hub.js';
+import { silentLogger } from '../relay/logger.js';
+
+const { home, relayPublicKey, token, chat } = JSON.parse(process.argv[2] ?? '{}') as { home: string; relayPublicKey: string; token: string; chat: string };
+const LINK = { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 1024 * 1024, backoffBaseMs: 50, backoffCapMs: 500 };
+const hub = new Hub({
+  clock: systemClock, logger: silentLogger(),
+  config: {
+    dataDir: join(home, 'hub'), keyFile: join(home, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
+    api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'bench', publicKey: relayPublicKey }],
+    webhooks: [], link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
+  },
+});
+const ports = await hub.start();
+const now = (): number => performance.timeOrigin + performance.now();
+const api = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`http://127.0.0.1:${ports.apiPort}${path}`, {
+  ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+});
+const post = async (text: string): Promise<string> => ((await (await api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: chat, text }) })).json()) as { id: string }).id;
+
+process.on('message', (m: { t: string; text?: string; n?: number }) => {
+  void (async () => {
+    if (m.t === 'probe') {
+      const t0 = now();
+      await post(m.text!);
+      process.send!({ t: 'posted', text: m.text, t0 });
+    } else if (m.t === 'burst') {
+      const t0 = now();
+      let last = '';
+      for (let i = 0; i < m.n!; i += 50) {
+        const ids = await Promise.all(Array.from({ length: Math.min(50, m.n! - i) }, (_, j) => post(`throughput ${i + j}`)));
+        last = ids.at(-1)!;
+      }
+      for (;;) {
+        const c = await (await api(`/v1/messages/${last}`)).json() as { status: string };
+        if (c.status === 'sent' || c.status === 'delivered') break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      process.send!({ t: 'burst_done', ms: now() - t0 });
+    } else if (m.t === 'stop') {
+      await hub.stop();
+      process.exit(0);
+    }
+  })();
+});
+process.send!({ t: 'ready', linkPort: ports.linkPort });
