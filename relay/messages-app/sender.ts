@@ -28,6 +28,7 @@ export interface SentRowLookup {
 export interface FileStaging {
   prepare(commandId: string, file: FileRef): string;
   remove(commandId: string): void;
+  sweep(keep: ReadonlySet<string>, idleMs: number, now: number): number;
 }
 
 /** A command waiting in (or half-way out of) the inbox. */
@@ -169,6 +170,14 @@ export class Sender {
     // Sent but not yet delivered or read when the relay stopped: keep following them.
     for (const state of ['sent', 'delivered'] as const) {
       for (const cmd of this.deps.store.commandsInState(state)) if (cmd.sentRowid !== null) await this.reconcile(cmd);
+    }
+    // Staged files no command needs any more (finished while the relay was down, or unknown an hour ago).
+    try {
+      const keep = new Set([...this.deps.store.commandsInState('received').map((c) => c.commandId.toLowerCase()), ...this.follows.keys()].map((id) => id.toLowerCase()));
+      const swept = this.deps.staging?.sweep(keep, 3600_000, this.deps.clock.now()) ?? 0;
+      if (swept > 0) this.deps.logger.info({ swept }, 'removed staged files no send needs any more');
+    } catch (err) {
+      this.deps.logger.warn({ err: asRelayError(err).message }, 'could not sweep the staging folder');
     }
     while (!this.stopped) {
       const begun = this.begun;

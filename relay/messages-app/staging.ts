@@ -54,12 +54,17 @@ export class AttachmentStaging {
     if (isUuid(commandId)) rmSync(join(this.root, commandId.toLowerCase()), { recursive: true, force: true });
   }
 
-  /** Removes staging folders of commands not in `keep` (finished while the relay was down, or abandoned). */
-  sweep(keep: ReadonlySet<string>): number {
+  /**
+   * Removes staging folders of commands not in `keep` and untouched for `idleMs` (finished while the
+   * relay was down, or `unknown` sends Messages had time to read). Younger ones may be chunks whose
+   * send command is still on its way.
+   */
+  sweep(keep: ReadonlySet<string>, idleMs: number, now: number): number {
     if (!existsSync(this.root)) return 0;
     let removed = 0;
     for (const name of readdirSync(this.root)) {
       if (!isUuid(name) || keep.has(name)) continue;
+      if (now - statSync(join(this.root, name)).mtimeMs < idleMs) continue;
       rmSync(join(this.root, name), { recursive: true, force: true });
       removed++;
     }

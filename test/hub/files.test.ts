@@ -126,7 +126,8 @@ describe('staging on the Mac', () => {
       assert.throws(() => staging.writeChunk(id, 2, Buffer.alloc(1)), { code: 'STAGING_TOO_LARGE' });
       assert.throws(() => staging.writeChunk('../../x', 0, Buffer.alloc(1)), { code: 'STAGING_BAD_ID' });
       mkdirSync(join(t.dir, 'stage', '0a1b2c3d-0000-4000-8000-000000000000'));
-      assert.equal(staging.sweep(new Set([id])), 1, 'folders of finished commands are swept');
+      assert.equal(staging.sweep(new Set([id]), 3600_000, Date.now()), 0, 'a young folder may still get its send command');
+      assert.equal(staging.sweep(new Set([id]), 3600_000, Date.now() + 2 * 3600_000), 1, 'folders of finished commands are swept');
       assert.deepEqual(readdirSync(join(t.dir, 'stage')), [id]);
     } finally {
       t.cleanup();
