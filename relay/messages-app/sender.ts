@@ -9,6 +9,7 @@ import { safeFileName, type FileRef } from '../model/files.js';
 import { dmOf, parseSend, type Payload, type Target } from './send-command.js';
 import { OsaCode, type ScriptName } from './osascript.js';
 import { RateLimiter, type RateLimits } from './rate-limit.js';
+import { publicStatus, SentFollower } from './sent-follower.js';
 
 export type SentStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 export interface FoundRow { readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean }
@@ -71,34 +72,31 @@ export interface SenderDeps {
   readonly onAutomation?: (denied: boolean) => void;
 }
 
-/** A found row followed towards its final state; `staged` while a staged file waits for Messages to be done with it. */
-interface Follow { readonly commandId: string; readonly rowid: number; status: SentStatus; readonly until: number; staged: boolean }
 interface InFlight { readonly commandId: string; readonly target: Target; readonly text: string | null; readonly fileName: string | null; readonly probe: number }
 
-const FINAL: ReadonlySet<string> = new Set(['read', 'failed']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const publicStatus = (s: SentStatus): string => (s === 'pending' ? 'sending' : s);
 
 const chatKeyOf = (t: Target): string => ('chatGuid' in t ? t.chatGuid : `${t.service};-;${t.handle}`);
 
-/** Nothing more will happen to this row that is worth following. */
-const done = (row: { status: SentStatus; noReceipts: boolean }): boolean => FINAL.has(row.status) || (row.noReceipts && row.status === 'sent');
 
 export class Sender {
   private readonly opts: SenderOptions;
   private readonly rate: RateLimiter;
-  private readonly follows = new Map<string, Follow>();
+  private readonly follower: SentFollower;
   private inFlight: InFlight | null = null;
   /** A command marked `sending` as it was stored (beginNow), to be run next. */
   private begun: { readonly commandId: string; readonly probe: number } | null = null;
   private stopped = true;
   private wakeUp: (() => void) | null = null;
-  private followTimer: NodeJS.Timeout | null = null;
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: SenderDeps) {
     this.opts = { ...DEFAULT_SENDER_OPTIONS, ...deps.options };
     this.rate = new RateLimiter(this.opts, deps.clock);
+    this.follower = new SentFollower({
+      rows: deps.rows, staging: deps.staging, clock: deps.clock, logger: deps.logger, tickMs: Math.max(50, this.opts.pollMs * 2),
+      report: (id, status, detail) => this.set(id, status, detail),
+    });
   }
 
   /** Reconciles sends a crash left half-done, then works through the inbox. */
@@ -107,22 +105,10 @@ export class Sender {
     this.loopDone = this.loop();
   }
 
-  /**
-   * Follows a found row until nothing more will happen to it and Messages is done with its staged file;
-   * the follow timer runs only while there is something to follow (idle costs nothing).
-   */
-  private follow(f: Follow, row: FoundRow): void {
-    this.release(f, row);
-    if (done(row) && !f.staged) return;
-    this.follows.set(f.commandId, f);
-    this.followTimer ??= setInterval(() => this.followTick(), Math.max(50, this.opts.pollMs * 2));
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
-    if (this.followTimer !== null) clearInterval(this.followTimer);
-    this.followTimer = null;
+    this.follower.stop();
     await this.loopDone;
   }
 
@@ -173,7 +159,7 @@ export class Sender {
     }
     // Staged files no command needs any more (finished while the relay was down, or unknown an hour ago).
     try {
-      const keep = new Set([...this.deps.store.commandsInState('received').map((c) => c.commandId.toLowerCase()), ...this.follows.keys()].map((id) => id.toLowerCase()));
+      const keep = new Set([...this.deps.store.commandsInState('received').map((c) => c.commandId.toLowerCase()), ...this.follower.ids()].map((id) => id.toLowerCase()));
       const swept = this.deps.staging?.sweep(keep, 3600_000, this.deps.clock.now()) ?? 0;
       if (swept > 0) this.deps.logger.info({ swept }, 'removed staged files no send needs any more');
     } catch (err) {
@@ -303,7 +289,7 @@ export class Sender {
         : this.deps.rows.find(target, payload.text, probe);
       if (row !== null) {
         this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        this.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: payload.file !== null }, row);
+        this.follower.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: payload.file !== null }, row);
         return;
       }
       const ghost = this.deps.rows.ghost(probe);
@@ -327,7 +313,7 @@ export class Sender {
       if (row !== null) {
         // It may have moved on while the relay was down: report where it is now, then follow it.
         this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        this.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: parsed.file !== null }, row);
+        this.follower.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: parsed.file !== null }, row);
         return;
       }
     }
@@ -337,36 +323,5 @@ export class Sender {
     await this.confirm(cmd.commandId, target, parsed, cmd.probeRowid ?? this.deps.rows.maxRowid(), null);
   }
 
-  /** Removes a staged file once Messages no longer needs it: delivered, read or failed, or sent with its transfer finished. */
-  private release(f: Follow, row: { status: SentStatus }): void {
-    if (!f.staged) return;
-    const finished = row.status === 'delivered' || row.status === 'read' || row.status === 'failed'
-      || (row.status === 'sent' && this.deps.rows.transferFinished(f.rowid));
-    if (!finished) return;
-    this.deps.staging?.remove(f.commandId);
-    f.staged = false;
-  }
 
-  private followTick(): void {
-    const now = this.deps.clock.now();
-    for (const f of this.follows.values()) {
-      try {
-        const row = this.deps.rows.state(f.rowid);
-        if (row !== null && row.status !== f.status) {
-          f.status = row.status;
-          this.set(f.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
-        }
-        if (row !== null) this.release(f, row);
-        const over = row === null || now > f.until;
-        if (over && f.staged) { this.deps.staging?.remove(f.commandId); f.staged = false; }
-        if (over || (row !== null && done({ status: f.status, noReceipts: row.noReceipts }) && !f.staged)) this.follows.delete(f.commandId);
-      } catch (err) {
-        this.deps.logger.warn({ id: f.commandId, err: asRelayError(err).message }, 'following a sent row failed; will retry');
-      }
-    }
-    if (this.follows.size === 0 && this.followTimer !== null) {
-      clearInterval(this.followTimer);
-      this.followTimer = null;
-    }
-  }
 }
