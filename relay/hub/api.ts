@@ -1,18 +1,16 @@
-// The assistant API on the hub (README "Assistant API"): send commands, their status, chats, events
-// by long-poll, dead letters; plus /health and /metrics. Bearer token on everything under /v1.
-import { createReadStream } from 'node:fs';
+// The assistant API on the hub (README "Assistant API"): send commands (text or files), their status,
+// chats, events by long-poll, dead letters, uploads and attachments (api-files.ts); plus /health and
+// /metrics. Bearer token on everything under /v1.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RelayError } from '../errors.js';
-import { chunkCount, isUuid, safeFileName, type FileRef } from '../model/files.js';
+import { chunkCount, isUuid, type FileRef } from '../model/files.js';
 import type { HealthSources } from '../health/server.js';
 import { serveHealth } from '../health/server.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { CommandRow } from '../store/hub-commands.js';
-import type { FileRow } from '../store/hub-files.js';
 import type { EventFeed } from './event-feed.js';
 import type { FileVault } from './file-vault.js';
-import { bearerMatches, HttpError, readJson, sendError, sendJson } from './http-io.js';
-import { fieldText, multipartBoundary, readMultipart } from './multipart.js';
+import { fileRoutes } from './api-files.js';
+import { bearerMatches, HttpError, sendError, sendJson } from './http-io.js';
 
 export interface ApiDeps {
   readonly token: string;
@@ -42,17 +40,8 @@ function publicCommand(c: CommandRow): Record<string, unknown> {
   };
 }
 
-function publicFile(f: FileRow): Record<string, unknown> {
-  return { id: f.guid, name: f.name, bytes: f.bytes, sha256: f.sha256, mime_type: f.mime_type, created_at: new Date(f.created_at).toISOString() };
-}
-
-const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
-const mimeOf = (type: string | null | undefined): string | null => {
-  const t = (type ?? '').split(';')[0]!.trim().toLowerCase();
-  return MIME.test(t) && t !== 'application/octet-stream' ? t : null;
-};
 /** The send fields a POST /v1/messages carries, whether as JSON or as form fields. */
-const FIELDS = ['text', 'chat_guid', 'handle', 'service', 'account', 'file_id'] as const;
+const FIELDS: readonly string[] = ['text', 'chat_guid', 'handle', 'service', 'account', 'file_id'];
 
 function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {
   const raw = url.searchParams.get(name);
@@ -102,72 +91,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     throw new HttpError(404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
   };
 
-  /** Streams a file into the vault; the size limit is enforced as the bytes arrive. */
-  const saveFile = async (source: AsyncIterable<Buffer>, name: string, type: string | null): Promise<FileRow> => {
-    try {
-      const saved = await deps.vault.save(source, deps.maxFileBytes);
-      return deps.store.files.addUpload(saved.id, { name: safeFileName(name), mime_type: mimeOf(type), bytes: saved.bytes, sha256: saved.sha256 });
-    } catch (err) {
-      if (err instanceof RelayError && err.code === 'FILE_TOO_LARGE') throw new HttpError(413, 'FILE_TOO_LARGE', `the file is larger than ${deps.maxFileBytes} bytes`);
-      if (err instanceof RelayError && err.code === 'FILE_EMPTY') throw new HttpError(400, 'FILE_EMPTY', 'the file is empty');
-      throw err;
-    }
-  };
-
-  const uploadFile = async (req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> => {
-    const name = url.searchParams.get('name') ?? req.headers['x-file-name'];
-    if (typeof name !== 'string' || name.trim() === '') throw new HttpError(400, 'BAD_REQUEST', 'name the file: POST /v1/files?name=photo.jpeg');
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > deps.maxFileBytes) throw new HttpError(413, 'FILE_TOO_LARGE', `the file is larger than ${deps.maxFileBytes} bytes`);
-    sendJson(res, 201, publicFile(await saveFile(req, name, req.headers['content-type'] ?? null)));
-  };
-
-  const serveAttachment = (guid: string, url: URL, method: string, res: ServerResponse): void => {
-    const f = deps.store.files.incoming(guid, url.searchParams.get('account') ?? undefined);
-    if (f === null) throw new HttpError(404, 'NOT_FOUND', 'no attachment with that guid');
-    if (f.state === 'pending') {
-      res.setHeader('retry-after', '2');
-      throw new HttpError(503, 'ATTACHMENT_PENDING', 'the relay has not sent this attachment yet; try again shortly');
-    }
-    if (f.state !== 'ready') throw new HttpError(410, `ATTACHMENT_${f.state.toUpperCase()}`, `this attachment's bytes are not available: ${f.error ?? f.state}`);
-    const path = f.upload_id !== null ? deps.vault.uploaded(f.upload_id) : deps.vault.incomingPath(f.account, f.guid);
-    if (path === null) throw new HttpError(410, 'ATTACHMENT_EXPIRED', 'the file this attachment was sent from is no longer kept');
-    const name = f.name ?? 'attachment';
-    res.writeHead(200, {
-      'content-type': f.mime_type ?? 'application/octet-stream', 'content-length': String(f.bytes ?? 0),
-      'content-disposition': `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`,
-      etag: `"${f.sha256 ?? ''}"`, 'x-content-sha256': f.sha256 ?? '', 'cache-control': 'private, max-age=86400',
-    });
-    if (method === 'HEAD') { res.end(); return; }
-    createReadStream(path).on('error', () => res.destroy()).pipe(res);
-  };
-
-  /** Reads POST /v1/messages as JSON or as multipart/form-data (fields plus a `file` part). */
-  const readSend = async (req: IncomingMessage): Promise<{ fields: Record<string, unknown>; upload: FileRow | null }> => {
-    const boundary = multipartBoundary(req.headers['content-type']);
-    if (boundary === null) return { fields: await readJson(req, 1024 * 1024), upload: null };
-    const fields: Record<string, unknown> = {};
-    let upload: FileRow | null = null;
-    try {
-      for await (const part of readMultipart(req, boundary)) {
-        if (part.name === 'file' && part.filename !== null) {
-          if (upload !== null) throw new HttpError(400, 'BAD_REQUEST', 'one file per message');
-          upload = await saveFile(part.body, part.filename, part.contentType);
-        } else if ((FIELDS as readonly string[]).includes(part.name)) {
-          fields[part.name] = await fieldText(part, 512 * 1024);
-        } else {
-          throw new HttpError(400, 'BAD_REQUEST', `unknown form field "${part.name}" (expected ${FIELDS.join(', ')} and a "file" part)`);
-        }
-      }
-    } catch (err) {
-      if (upload !== null) deps.vault.removeUpload(upload.guid);
-      throw err;
-    }
-    return { fields, upload };
-  };
+  const files = fileRoutes(deps.store.files, deps.vault, deps.maxFileBytes);
+  const uploadFile = files.upload;
+  const serveAttachment = files.serveAttachment;
 
   const createMessage = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const { fields: body, upload } = await readSend(req);
+    const { fields: body, upload } = await files.readSend(req, FIELDS);
     try {
       const text = body['text'] === '' && upload !== null ? undefined : body['text'];
       let file = upload;
