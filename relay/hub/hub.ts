@@ -53,6 +53,7 @@ export class Hub {
     m.counter('events_received_total', 'Events stored from relays, by kind');
     m.counter('duplicates_dropped_total', 'Items a relay resent that the hub already had');
     m.counter('commands_total', 'Commands, by result');
+    m.counter('attachments_total', 'Incoming attachments ended, by state (ready, corrupt, missing, too_large, unreadable)');
     m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)');
     m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result');
     m.gauge('relays_connected', 'Relays with an open link', () => this.sessions.size);
@@ -77,6 +78,7 @@ export class Hub {
             }
           },
           onResults: (n) => m.inc('commands_total', n, { result: 'reported' }),
+          onFiles: (states) => { for (const state of states) m.inc('attachments_total', 1, { state }); },
           onClose: (s) => { if (this.sessions.get(s.account) === s) this.sessions.delete(s.account); },
         });
         const previous = this.sessions.get(relay.account);

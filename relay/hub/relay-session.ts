@@ -26,6 +26,8 @@ export interface HubSessionDeps {
   readonly withChunkData: (item: CommandItem) => CommandItem;
   readonly onEvents: (events: readonly StoredEvent[], duplicates: number) => void;
   readonly onResults?: (count: number) => void;
+  /** Incoming attachments ended (ready, corrupt, missing, …). */
+  readonly onFiles?: (states: readonly string[]) => void;
   readonly onClose: (session: HubRelaySession) => void;
 }
 
@@ -98,6 +100,7 @@ export class HubRelaySession {
           channel.send({ t: 'ack', seq: result.acked });
           if (result.inserted.length > 0 || result.duplicates > 0) this.deps.onEvents(result.inserted, result.duplicates);
           if (result.results > 0) this.deps.onResults?.(result.results);
+          if (files.size > 0) this.deps.onFiles?.([...files.values()].map((f) => f.state));
           return;
         }
         case 'cmd_ack':

@@ -26,7 +26,7 @@ export interface UploaderDeps {
   readonly logger: Logger;
   readonly options: UploaderOptions;
   /** Items were queued: the link may send them. */
-  readonly onQueued: () => void;
+  readonly onQueued: (status: IncomingFileStatus) => void;
 }
 
 interface StoredChunk { guid: string; index: number; path: string; offset: number; length: number }
@@ -103,7 +103,7 @@ export class AttachmentUploader {
     this.deps.store.queueUpload(u.guid, items);
     if (status !== 'complete') this.deps.logger.warn({ status }, `attachment not sent to the hub: ${error ?? status}`);
     else this.deps.logger.info({ bytes, chunks: items.length - 1 }, 'attachment queued for the hub');
-    this.deps.onQueued();
+    this.deps.onQueued(status);
   }
 
   private async look(u: UploadRow): Promise<void> {

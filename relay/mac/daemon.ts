@@ -89,7 +89,7 @@ export class MacDaemon {
     this.staging = new AttachmentStaging(a.stagingDir, a.maxBytes);
     this.uploader = !a.upload ? null : new AttachmentUploader({
       store: this.store, clock, logger, options: { maxBytes: a.maxBytes, waitMs: a.waitSeconds * 1000, lookEveryMs: 1000 },
-      onQueued: () => { this.depthCache.at = 0; this.session?.pump(); },
+      onQueued: (status) => { this.metrics.inc('attachments_total', 1, { status }); this.depthCache.at = 0; this.session?.pump(); },
     });
     const s = config.sender;
     this.sender = !s.enabled ? null : new Sender({

@@ -10,6 +10,7 @@ export function macMetrics(gauges: { outboxDepth: () => number; linkUp: () => nu
   m.counter('commands_total', 'Commands received from the hub, by result');
   m.counter('reconnects_total', 'Times the link to the hub went down');
   m.counter('chatdb_errors_total', 'Failed chat.db polls, by code');
+  m.counter('attachments_total', 'Incoming attachments queued for the hub, by status (complete, too_large, missing, unreadable)');
   m.gauge('outbox_depth', 'Outbox items not yet acknowledged by the hub', gauges.outboxDepth);
   m.gauge('link_up', '1 when the link to the hub is up', gauges.linkUp);
   m.gauge('last_event_age_seconds', 'Seconds since the last event was read from chat.db (-1: none yet)', gauges.lastEventAgeSeconds);

@@ -183,6 +183,13 @@ describe('attachments', () => {
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'ATTACHMENT_MISSING');
     const unknown = await fetch(`http://127.0.0.1:${env.apiPort}/v1/attachments/at_0_NOPE`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(unknown.status, 404);
+    // Nothing fails silently: both sides count what became of each file.
+    const hubMetrics = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+    assert.match(hubMetrics, /attachments_total\{state="too_large"\} 1/);
+    assert.match(hubMetrics, /attachments_total\{state="missing"\} 1/);
+    assert.match(hubMetrics, /attachments_total\{state="ready"\} [1-9]/);
+    const macMetrics = await (await fetch(`http://127.0.0.1:${env.healthPort}/metrics`)).text();
+    assert.match(macMetrics, /attachments_total\{status="missing"\} 1/);
   });
 });
 
