@@ -10,7 +10,7 @@ import type { FileState } from '../store/hub-files.js';
 import type { FileVault } from './file-vault.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const RELAY_STATES: Record<string, FileState> = { too_large: 'too_large', missing: 'missing', unreadable: 'unreadable' };
+const RELAY_STATES: Record<string, FileState> = { too_large: 'too_large', missing: 'missing', unreadable: 'unreadable', disabled: 'disabled' };
 
 export class FileReceiver {
   constructor(private readonly vault: FileVault, private readonly maxBytes: number, private readonly logger: Logger) {}

@@ -160,9 +160,13 @@ export class MacDaemon {
     const events = read.map((e) => this.markOwn(e));
     const deadline = this.deps.clock.now() + this.deps.config.attachments.waitSeconds * 1000;
     // Attachments of rows the relay sent are the hub's own uploads: only the others travel.
-    const uploads = this.uploader === null ? [] : events.flatMap((e) => (e.kind === 'message' || (e.kind === 'from_me' && e.command_id === null) ? e.attachments : [])
-      .map((x) => ({ guid: x.guid, path: x.path, name: x.name, mimeType: x.mime_type, expectedBytes: x.bytes, deadline })));
-    this.store.enqueueWithCursor(events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> })), 'chatdb', JSON.stringify(state), uploads);
+    const attachments = events.flatMap((e) => (e.kind === 'message' || (e.kind === 'from_me' && e.command_id === null) ? e.attachments : []));
+    const uploads = this.uploader === null ? [] : attachments.map((x) => ({ guid: x.guid, path: x.path, name: x.name, mimeType: x.mime_type, expectedBytes: x.bytes, deadline }));
+    const items = events.map((e) => ({ type: 'event' as const, id: eventId(e), body: e as unknown as Record<string, unknown> }));
+    // With uploads off, the hub is told at once that these bytes will not come (not left pending).
+    const refused = this.uploader !== null ? [] : attachments.map((x) => ({ type: 'file' as const, id: `file:${x.guid}`,
+      body: { guid: x.guid, name: x.name, mime_type: x.mime_type, bytes: x.bytes, sha256: null, chunks: 0, status: 'disabled', error: 'this relay does not send attachments (attachments.upload is off)' } }));
+    this.store.enqueueWithCursor([...items, ...refused], 'chatdb', JSON.stringify(state), uploads);
     if (uploads.length > 0) this.uploader?.wake();
     const now = this.deps.clock.now();
     const debug = this.deps.logger.isLevelEnabled('debug');

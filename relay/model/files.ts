@@ -19,7 +19,7 @@ export interface FileRef {
 }
 
 /** What became of an incoming attachment's bytes (the `file` outbox item and GET /v1/attachments). */
-export type IncomingFileStatus = 'complete' | 'too_large' | 'missing' | 'unreadable';
+export type IncomingFileStatus = 'complete' | 'too_large' | 'missing' | 'unreadable' | 'disabled';
 
 export const chunkCount = (bytes: number): number => Math.ceil(bytes / FILE_CHUNK_BYTES);
 

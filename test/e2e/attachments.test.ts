@@ -244,3 +244,25 @@ describe('attachments survive kill -9', () => {
     assert.equal(existsSync(join(env.dir, 'staging', c.id)), false, 'nothing left staged');
   });
 });
+
+describe('attachments with uploads off', () => {
+  const env = new RelayEnv();
+  before(async () => {
+    await env.prepare({ macExtra: { attachments: { upload: false } } });
+    env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
+    await env.startHub();
+    await env.startMac();
+    await env.mac!.waitForLog(/^link up$/);
+  });
+  after(() => env.close());
+
+  it('says at once that the bytes will not come (410 ATTACHMENT_DISABLED), instead of leaving them pending', async () => {
+    const path = join(env.dir, 'pic.jpg');
+    writeFileSync(path, randomBytes(1000));
+    const row = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
+    env.writer.attach(row.rowid, { guid: 'at_0_OFF', filename: path, name: 'pic.jpg', bytes: 1000 });
+    const res = await fetchAttachment(env, '/v1/attachments/at_0_OFF');
+    assert.equal(res.status, 410);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ATTACHMENT_DISABLED');
+  });
+});
