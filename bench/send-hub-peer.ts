@@ -1,7 +1,9 @@
-// The hub's side of the send benchmark, in its own process (as on its own machine): the hub, and the
-// assistant calling its API. Driven over IPC by bench/send.ts: `probe` posts one command and reports
-// when the call started (wall clock, ms with fractions); `burst` posts many and reports when the
-// last one is sent.
+// The hub's side of the send benchmarks, in its own process (as on its own machine): the hub, and the
+// assistant calling its API. Driven over IPC by bench/send.ts and bench/files.ts: `probe` posts one
+// command and reports when the call started (wall clock, ms with fractions); `burst` posts many and
+// reports when the last one is sent; `file` uploads random bytes and sends them; `fetch` waits for
+// an incoming attachment and reports when its bytes were served, with their SHA-256.
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { systemClock } from '../relay/clock.js';
 import { Hub } from '../relay/hub/hub.js';
@@ -43,6 +45,23 @@ process.on('message', (m: { t: string; text?: string; n?: number }) => {
         await new Promise((r) => setTimeout(r, 5));
       }
       process.send!({ t: 'burst_done', ms: now() - t0 });
+    } else if (m.t === 'file') {
+      const bytes = randomBytes(m.n!);
+      const t0 = now();
+      const up = await (await fetch(`http://127.0.0.1:${ports.apiPort}/v1/files?name=${m.text!}`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${token}` } })).json() as { id: string };
+      await api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: chat, file_id: up.id }) });
+      process.send!({ t: 'file_posted', t0, sha256: createHash('sha256').update(bytes).digest('hex') });
+    } else if (m.t === 'fetch') {
+      for (;;) {
+        const res = await api(`/v1/attachments/${m.text!}`);
+        if (res.status === 200) {
+          const body = new Uint8Array(await res.arrayBuffer());
+          process.send!({ t: 'fetched', t1: now(), sha256: createHash('sha256').update(body).digest('hex') });
+          return;
+        }
+        await res.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 5));
+      }
     } else if (m.t === 'stop') {
       await hub.stop();
       process.exit(0);

@@ -3,9 +3,10 @@
 // The hub and the assistant calling it run in their own process (bench/send-hub-peer.ts), as they do
 // on their own machine; times are compared on the wall clock with sub-millisecond precision.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../relay/clock.js';
 import { writeNewKeyFile } from '../relay/link/keys.js';
@@ -29,6 +30,7 @@ export async function sendBench(log: Log): Promise<void> {
   const relayKey = writeNewKeyFile(join(home, 'relay.key'));
   const token = 'bench-token-0123456789abcdef';
   const started = new Map<string, number>();
+  const stagedSha = new Map<string, string>();
   const peer = fork(fileURLToPath(new URL('./send-hub-peer.ts', import.meta.url)),
     [JSON.stringify({ home, relayPublicKey: Buffer.from(relayKey.publicKey).toString('base64'), token, chat: DM })],
     { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -39,7 +41,16 @@ export async function sendBench(log: Log): Promise<void> {
   const { linkPort } = await next('ready') as { linkPort: number };
   const mac = new MacDaemon({
     clock: systemClock, logger: silentLogger(),
-    runScript: async (_name, args) => {
+    runScript: async (name, args) => {
+      if (name === 'send-file') {
+        // A file send: note when, check the staged bytes, and write the row Messages would.
+        const path = args['path']!;
+        started.set(`file:${basename(path)}`, performance.timeOrigin + performance.now());
+        stagedSha.set(basename(path), createHash('sha256').update(readFileSync(path)).digest('hex'));
+        const row = messages.insert({ chat: DM, fromMe: true, handle: '+15555550123', text: '\uFFFC', isSent: true });
+        messages.attach(row.rowid, { filename: path, name: basename(path), outgoing: true });
+        return { ok: true };
+      }
       started.set(args['text']!, performance.timeOrigin + performance.now());
       messages.insert({ chat: DM, fromMe: true, handle: '+15555550123', text: args['text']!, body: encodeAttributedBody(args['text']!), isSent: true });
       return { ok: true };
@@ -75,6 +86,41 @@ export async function sendBench(log: Log): Promise<void> {
     peer.send({ t: 'burst', n });
     const { ms } = await done as { ms: number };
     log('send.commands_per_s_zero_cost_osascript', n / (ms / 1000), 'commands/s');
+
+    // Files, 20 MiB each way: upload at the hub → chunks over the link → staged and checked → osascript
+    // started; and an incoming attachment's file → chunks to the hub → served by GET /v1/attachments.
+    const size = 20 * 1024 * 1024;
+    const out: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const name = `bench-${i}.bin`;
+      const posted = next('file_posted');
+      peer.send({ t: 'file', n: size, text: name });
+      const { t0, sha256 } = await posted as { t0: number; sha256: string };
+      while (!started.has(`file:${name}`)) await sleep(5);
+      if (stagedSha.get(name) !== sha256) throw new Error('the staged file does not match the upload');
+      out.push(started.get(`file:${name}`)! - t0);
+    }
+    const outMs = percentile(out, 50);
+    log('files.out_20mib_api_to_osascript_ms', outMs, 'ms');
+    log('files.out_mib_per_s', 20 / (outMs / 1000), 'MiB/s');
+    const inn: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const bytes = randomBytes(size);
+      const path = join(home, `incoming-${i}.mov`);
+      writeFileSync(path, bytes);
+      const guid = `at_0_BENCH_${i}`;
+      const fetched = next('fetched');
+      const t0 = performance.timeOrigin + performance.now();
+      const row = messages.insert({ chat: DM, handle: '+15555550123', text: '\uFFFC' });
+      messages.attach(row.rowid, { guid, filename: path, name: `incoming-${i}.mov`, bytes: size });
+      peer.send({ t: 'fetch', text: guid });
+      const { t1, sha256 } = await fetched as { t1: number; sha256: string };
+      if (sha256 !== createHash('sha256').update(bytes).digest('hex')) throw new Error('the served attachment does not match the file');
+      inn.push(t1 - t0);
+    }
+    const inMs = percentile(inn, 50);
+    log('files.in_20mib_row_to_served_ms', inMs, 'ms (includes the 500 ms settle window)');
+    log('files.in_mib_per_s_after_settle', 20 / ((inMs - 500) / 1000), 'MiB/s');
   } finally {
     await mac.stop();
     const exited = new Promise((r) => peer.once('exit', r));
