@@ -3,6 +3,7 @@
 //   <root>/<command id>/<file name>    the checked file handed to send-file.js
 // root defaults to ~/Library/Messages/Attachments/imessage-relay. A folder is removed once Messages
 // is done with the file (sent and transferred, delivered, read or failed).
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RelayError } from '../errors.js';
@@ -11,7 +12,12 @@ import { FILE_CHUNK_BYTES, isUuid, safeFileName, type FileRef } from '../model/f
 
 const INCOMING = '.incoming';
 
+/** SHA-256 of a file's chunks, taken as they arrive in order (so the check need not read the file again). */
+interface Running { readonly hash: Hash; next: number; bytes: number }
+
 export class AttachmentStaging {
+  private readonly running = new Map<string, Running>();
+
   constructor(readonly root: string, private readonly maxBytes: number) {}
 
   private dir(commandId: string): string {
@@ -29,6 +35,13 @@ export class AttachmentStaging {
     const dir = this.dir(commandId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeAt(join(dir, INCOMING), index * FILE_CHUNK_BYTES, data);
+    if (index === 0) this.running.set(commandId, { hash: createHash('sha256'), next: 0, bytes: 0 });
+    const r = this.running.get(commandId);
+    // A gap, or a chunk written again (its bytes may differ): the file is read again when it is checked.
+    if (r === undefined || index !== r.next) { this.running.delete(commandId); return; }
+    r.hash.update(data);
+    r.next++;
+    r.bytes += data.length;
   }
 
   /**
@@ -42,7 +55,10 @@ export class AttachmentStaging {
     const incoming = join(dir, INCOMING);
     if (!existsSync(incoming) && existsSync(final) && statSync(final).size === file.bytes) return final;
     if (!existsSync(incoming)) throw new RelayError('STAGING_INCOMPLETE', 'no bytes of this file arrived from the hub');
-    const got = hashFile(incoming);
+    const r = this.running.get(commandId);
+    this.running.delete(commandId);
+    const size = statSync(incoming).size;
+    const got = r !== undefined && r.bytes === size ? { bytes: size, sha256: r.hash.digest('hex') } : hashFile(incoming);
     if (got.bytes !== file.bytes) throw new RelayError('STAGING_INCOMPLETE', `${got.bytes} of ${file.bytes} bytes arrived`);
     if (got.sha256 !== file.sha256) throw new RelayError('STAGING_CORRUPT', `the file's SHA-256 does not match what the hub announced (${got.sha256.slice(0, 12)}… ≠ ${file.sha256.slice(0, 12)}…)`);
     renameSync(incoming, final);
@@ -51,6 +67,7 @@ export class AttachmentStaging {
 
   /** Removes a command's staging folder (Messages is done with the file). */
   remove(commandId: string): void {
+    this.running.delete(commandId);
     if (isUuid(commandId)) rmSync(join(this.root, commandId.toLowerCase()), { recursive: true, force: true });
   }
 

@@ -164,6 +164,12 @@ describe('the hub receiving an attachment', () => {
       assert.equal(lost?.state, 'corrupt');
       const junk = rx.receive('dave', [{ seq: 1, type: 'chunk', id: 'c', body: { guid: 'G', index: 0, data: '%%%not base64' } }, ...items(bytes).slice(1)], 0).get('G');
       assert.equal(junk?.state, 'corrupt', 'a malformed chunk is refused, never trusted');
+      // A chunk rewritten with other bytes after the file's hash was running: the file on disk is what is checked.
+      const all = items(bytes);
+      const other = Buffer.from(bytes.subarray(FILE_CHUNK_BYTES, 2 * FILE_CHUNK_BYTES));
+      other[0] = other[0]! ^ 1;
+      const rewritten = rx.receive('frank', [all[0]!, all[1]!, { ...all[1]!, seq: 10, body: { guid: 'G', index: 1, data: other.toString('base64') } }, all[2]!, { ...all[3]!, seq: 11 }], 0).get('G');
+      assert.equal(rewritten?.state, 'corrupt');
       const tooBig = new FileReceiver(vault, FILE_CHUNK_BYTES, silentLogger()).receive('erin', items(bytes), 0).get('G');
       assert.equal(tooBig?.state, 'too_large');
     } finally {
