@@ -1,6 +1,6 @@
 // Small synchronous file helpers shared by the hub's vault, the Mac's staging and its uploads:
 // positional reads and fsync'd positional writes, and a file's SHA-256.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, writeSync, constants as fsc } from 'node:fs';
 
 /** SHA-256 of a file, read in 1 MiB pieces. */
@@ -51,3 +51,32 @@ export function readAt(path: string, offset: number, length: number): Buffer {
   }
 }
 
+
+/**
+ * SHA-256 of files written chunk by chunk, taken as the chunks arrive in order (index 0, 1, 2, …),
+ * so the finished file need not be read again. A gap or a chunk written again (its bytes may differ)
+ * forgets the file: it is then hashed from disk.
+ */
+export class ChunkHashes {
+  private readonly running = new Map<string, { readonly hash: Hash; next: number; bytes: number }>();
+
+  add(key: string, index: number, data: Uint8Array): void {
+    if (index === 0) this.running.set(key, { hash: createHash('sha256'), next: 0, bytes: 0 });
+    const r = this.running.get(key);
+    if (r === undefined || index !== r.next) { this.running.delete(key); return; }
+    r.hash.update(data);
+    r.next++;
+    r.bytes += data.length;
+  }
+
+  /** The file's size and SHA-256: from the chunks when they cover `size` bytes, else read from `path`. */
+  take(key: string, path: string, size: number): { bytes: number; sha256: string } {
+    const r = this.running.get(key);
+    this.running.delete(key);
+    return r !== undefined && r.bytes === size ? { bytes: size, sha256: r.hash.digest('hex') } : hashFile(path);
+  }
+
+  forget(key: string): void {
+    this.running.delete(key);
+  }
+}

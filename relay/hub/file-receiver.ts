@@ -2,7 +2,7 @@
 // a `file` item ends the file, whose size and SHA-256 are checked before it is served. Runs before
 // the items are stored, so what the hub acknowledges is on disk. A bad chunk is refused and logged,
 // never trusted: the file it belongs to ends `corrupt`.
-import { createHash, type Hash } from 'node:crypto';
+import { ChunkHashes } from '../file-io.js';
 import type { Logger } from '../logger.js';
 import { FILE_CHUNK_BYTES, isSha256Hex } from '../model/files.js';
 import type { OutboxItem } from '../model/wire.js';
@@ -13,11 +13,8 @@ import type { FileVault } from './file-vault.js';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const RELAY_STATES: Record<string, FileState> = { too_large: 'too_large', missing: 'missing', unreadable: 'unreadable', disabled: 'disabled' };
 
-/** SHA-256 of a file's chunks, taken as they arrive in order (so finishing need not read the file again). */
-interface Running { readonly hash: Hash; next: number; bytes: number }
-
 export class FileReceiver {
-  private readonly running = new Map<string, Running>();
+  private readonly hashes = new ChunkHashes();
 
   constructor(private readonly vault: FileVault, private readonly maxBytes: number, private readonly logger: Logger) {}
 
@@ -51,39 +48,29 @@ export class FileReceiver {
       return;
     }
     this.vault.writeIncomingChunk(account, guid, index, bytes);
-    const key = `${account}\u0000${guid}`;
-    if (index === 0) this.running.set(key, { hash: createHash('sha256'), next: 0, bytes: 0 });
-    const r = this.running.get(key);
-    // A gap, or a chunk written again (its bytes may differ): the file is read again when it ends.
-    if (r === undefined || index !== r.next) { this.running.delete(key); return; }
-    r.hash.update(bytes);
-    r.next++;
-    r.bytes += bytes.length;
+    this.hashes.add(`${account}\u0000${guid}`, index, bytes);
   }
 
   private finish(account: string, guid: string, b: Record<string, unknown>): FileOutcome {
     const status = b['status'];
+    const key = `${account}\u0000${guid}`;
+    const refuse = (): void => { this.hashes.forget(key); this.vault.removeIncoming(account, guid); };
     if (status !== 'complete') {
-      this.vault.removeIncoming(account, guid);
+      refuse();
       const state = RELAY_STATES[String(status)] ?? 'corrupt';
       return { state, error: typeof b['error'] === 'string' ? b['error'] : `the relay could not send it (${String(status)})` };
     }
     const bytes = b['bytes'];
     const sha = b['sha256'];
     if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0 || !isSha256Hex(sha)) {
-      this.vault.removeIncoming(account, guid);
+      refuse();
       return { state: 'corrupt', error: 'the relay sent no usable size or sha256' };
     }
     if (bytes > this.maxBytes) {
-      this.vault.removeIncoming(account, guid);
+      refuse();
       return { state: 'too_large', error: `${bytes} bytes is more than the hub accepts (${this.maxBytes})` };
     }
-    const key = `${account}\u0000${guid}`;
-    const r = this.running.get(key);
-    this.running.delete(key);
-    // Every chunk seen in order since this hub started: its hash is known. Otherwise the file is read again.
-    const known = r !== undefined && r.bytes === bytes ? { bytes, sha256: r.hash.digest('hex') } : undefined;
-    const done = this.vault.finishIncoming(account, guid, bytes, sha, known);
+    const done = this.vault.finishIncoming(account, guid, bytes, sha, this.hashes, key);
     if (!done.ok) this.logger.warn({ account, bytes }, `attachment refused: ${done.error ?? ''}`);
     return done.ok ? { state: 'ready', error: null } : { state: 'corrupt', error: done.error };
   }

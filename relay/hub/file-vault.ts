@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RelayError } from '../errors.js';
-import { hashFile, readAt, writeAt } from '../file-io.js';
+import { readAt, writeAt, type ChunkHashes } from '../file-io.js';
 import { FILE_CHUNK_BYTES, isUuid } from '../model/files.js';
 
 export interface SavedFile { readonly id: string; readonly bytes: number; readonly sha256: string }
@@ -87,15 +87,16 @@ export class FileVault {
    * All chunks are in: checks size and SHA-256 and makes the file available, or says why not.
    * Idempotent: a file already finished (and no new part since) stays as it is.
    */
-  finishIncoming(account: string, guid: string, bytes: number, sha256: string, known?: { bytes: number; sha256: string }): FinishedFile {
+  finishIncoming(account: string, guid: string, bytes: number, sha256: string, hashes: ChunkHashes, key: string): FinishedFile {
     const final = this.incomingPath(account, guid);
     const part = `${final}.part`;
     if (!existsSync(part)) {
+      hashes.forget(key);
       if (existsSync(final) && statSync(final).size === bytes) return { ok: true, error: null };
       if (bytes === 0) { writeAt(final, 0, new Uint8Array(0)); return { ok: true, error: null }; }
       return { ok: false, error: 'no bytes arrived for this attachment' };
     }
-    const got = known !== undefined && statSync(part).size === known.bytes ? known : hashFile(part);
+    const got = hashes.take(key, part, statSync(part).size);
     if (got.bytes !== bytes || got.sha256 !== sha256) {
       rmSync(part, { force: true });
       return { ok: false, error: `the bytes that arrived do not match (${got.bytes} bytes, sha256 ${got.sha256.slice(0, 12)}…; expected ${bytes} bytes, ${sha256.slice(0, 12)}…)` };

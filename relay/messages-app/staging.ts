@@ -3,20 +3,16 @@
 //   <root>/<command id>/<file name>    the checked file handed to send-file.js
 // root defaults to ~/Library/Messages/Attachments/imessage-relay. A folder is removed once Messages
 // is done with the file (sent and transferred, delivered, read or failed).
-import { createHash, type Hash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RelayError } from '../errors.js';
-import { hashFile, writeAt } from '../file-io.js';
+import { ChunkHashes, writeAt } from '../file-io.js';
 import { FILE_CHUNK_BYTES, isUuid, safeFileName, type FileRef } from '../model/files.js';
 
 const INCOMING = '.incoming';
 
-/** SHA-256 of a file's chunks, taken as they arrive in order (so the check need not read the file again). */
-interface Running { readonly hash: Hash; next: number; bytes: number }
-
 export class AttachmentStaging {
-  private readonly running = new Map<string, Running>();
+  private readonly hashes = new ChunkHashes();
 
   constructor(readonly root: string, private readonly maxBytes: number) {}
 
@@ -35,13 +31,7 @@ export class AttachmentStaging {
     const dir = this.dir(commandId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeAt(join(dir, INCOMING), index * FILE_CHUNK_BYTES, data);
-    if (index === 0) this.running.set(commandId, { hash: createHash('sha256'), next: 0, bytes: 0 });
-    const r = this.running.get(commandId);
-    // A gap, or a chunk written again (its bytes may differ): the file is read again when it is checked.
-    if (r === undefined || index !== r.next) { this.running.delete(commandId); return; }
-    r.hash.update(data);
-    r.next++;
-    r.bytes += data.length;
+    this.hashes.add(commandId, index, data);
   }
 
   /**
@@ -55,10 +45,7 @@ export class AttachmentStaging {
     const incoming = join(dir, INCOMING);
     if (!existsSync(incoming) && existsSync(final) && statSync(final).size === file.bytes) return final;
     if (!existsSync(incoming)) throw new RelayError('STAGING_INCOMPLETE', 'no bytes of this file arrived from the hub');
-    const r = this.running.get(commandId);
-    this.running.delete(commandId);
-    const size = statSync(incoming).size;
-    const got = r !== undefined && r.bytes === size ? { bytes: size, sha256: r.hash.digest('hex') } : hashFile(incoming);
+    const got = this.hashes.take(commandId, incoming, statSync(incoming).size);
     if (got.bytes !== file.bytes) throw new RelayError('STAGING_INCOMPLETE', `${got.bytes} of ${file.bytes} bytes arrived`);
     if (got.sha256 !== file.sha256) throw new RelayError('STAGING_CORRUPT', `the file's SHA-256 does not match what the hub announced (${got.sha256.slice(0, 12)}… ≠ ${file.sha256.slice(0, 12)}…)`);
     renameSync(incoming, final);
@@ -67,7 +54,7 @@ export class AttachmentStaging {
 
   /** Removes a command's staging folder (Messages is done with the file). */
   remove(commandId: string): void {
-    this.running.delete(commandId);
+    this.hashes.forget(commandId);
     if (isUuid(commandId)) rmSync(join(this.root, commandId.toLowerCase()), { recursive: true, force: true });
   }
 
