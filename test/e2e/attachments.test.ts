@@ -224,6 +224,26 @@ describe('attachments survive kill -9', () => {
     assert.equal(sha(new Uint8Array(await res.arrayBuffer())), sha(bytes));
   });
 
+  it('a relay killed while Messages is sending a file reconciles it after restart: found, followed, never sent twice', async () => {
+    await env.mac!.waitForLog(/^link up$/);
+    env.messages({ sentAfterMs: 50, finalAfterMs: 50, sendDelayMs: 2500 });
+    try {
+      const bytes = randomBytes(300_000);
+      const res = await postForm(env, form({ chat_guid: DM }, { bytes, name: 'slow.pdf', type: 'application/pdf' }));
+      const c = await res.json() as Command;
+      assert.equal((await status(env, c.id, ['sending'])).status, 'sending');
+      await env.mac!.kill9(); // osascript is still inside Messages' send; the row comes after the relay died
+      await env.startMac();
+      const done = await status(env, c.id, ['delivered', 'failed', 'unknown'], 20_000);
+      assert.equal(done.status, 'delivered', JSON.stringify(done));
+      assert.equal(env.sends().filter((x) => x.direct.value.endsWith('/slow.pdf')).length, 1, 'one send');
+      assert.equal(env.writer.db.prepare("SELECT COUNT(*) FROM attachment WHERE transfer_name = 'slow.pdf'").pluck().get(), 1, 'one row');
+      await waitFor(() => !existsSync(join(env.dir, 'staging', c.id)), 'staging folder removed after delivery', 5000);
+    } finally {
+      env.messages({ sentAfterMs: 50, finalAfterMs: 50 });
+    }
+  });
+
   it('a file whose bytes changed on the way is refused by the relay before Messages sees it', async () => {
     await env.mac!.stop();
     const bytes = randomBytes(400_000);
