@@ -224,6 +224,22 @@ describe('attachments survive kill -9', () => {
     assert.equal(sha(new Uint8Array(await res.arrayBuffer())), sha(bytes));
   });
 
+  it('a relay killed in the middle of receiving a 10 MB file gets the rest after restart and sends exactly those bytes', async () => {
+    await env.mac!.waitForLog(/^link up$/);
+    const bytes = randomBytes(10 * 1024 * 1024);
+    const res = await postForm(env, form({ chat_guid: DM }, { bytes, name: 'big.zip', type: 'application/zip' }));
+    const c = await res.json() as Command;
+    const incoming = join(env.dir, 'staging', c.id, '.incoming');
+    await waitFor(() => existsSync(incoming), 'first chunks staged', 15_000);
+    await env.mac!.kill9();
+    await env.startMac();
+    const done = await status(env, c.id, ['delivered', 'failed', 'unknown'], 30_000);
+    assert.equal(done.status, 'delivered', JSON.stringify(done));
+    const sent = env.sends().filter((x) => x.direct.value.endsWith('/big.zip'));
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0]!.file, { bytes: bytes.length, sha256: sha(bytes) }, 'Messages got exactly the uploaded bytes');
+  });
+
   it('a relay killed while Messages is sending a file reconciles it after restart: found, followed, never sent twice', async () => {
     await env.mac!.waitForLog(/^link up$/);
     env.messages({ sentAfterMs: 50, finalAfterMs: 50, sendDelayMs: 2500 });
