@@ -36,3 +36,14 @@ export function asRelayError(err: unknown, fallbackCode = 'INTERNAL'): RelayErro
   const message = err instanceof Error ? err.message : String(err);
   return new RelayError(fallbackCode, message, {}, { cause: err });
 }
+
+/** A failed `listen()` as a RelayError: ADDRESS_IN_USE, ADDRESS_NOT_AVAILABLE, PERMISSION_DENIED, or LISTEN_FAILED. */
+export function listenError(err: unknown, what: string, host: string, port: number): RelayError {
+  const sys = (err as NodeJS.ErrnoException | null)?.code;
+  const where = `${host}:${port}`;
+  const details = { what, address: where };
+  if (sys === 'EADDRINUSE') return new RelayError('ADDRESS_IN_USE', `${what}: ${where} is already in use by another process`, details, { cause: err });
+  if (sys === 'EADDRNOTAVAIL') return new RelayError('ADDRESS_NOT_AVAILABLE', `${what}: ${host} is not an address of this machine (is the tunnel up?)`, details, { cause: err });
+  if (sys === 'EACCES') return new RelayError('PERMISSION_DENIED', `${what}: not allowed to listen on ${where} (ports below 1024 need privileges)`, details, { cause: err });
+  return new RelayError('LISTEN_FAILED', `${what}: cannot listen on ${where}: ${(err as Error).message}`, details, { cause: err });
+}

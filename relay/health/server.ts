@@ -2,6 +2,7 @@
 // text). Both answer from in-memory state, so they stay fast whatever else the process is doing.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenError } from '../errors.js';
 import { httpStatus, type HealthReport } from './report.js';
 import type { Metrics } from './metrics.js';
 
@@ -30,11 +31,12 @@ export function serveHealth(req: IncomingMessage, res: ServerResponse, sources: 
 }
 
 /** Starts `server` on host:port; resolves with the bound port (port 0 picks a free one). */
-export function listen(server: Server, host: string, port: number): Promise<number> {
+export function listen(server: Server, host: string, port: number, what = 'server'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: Error): void => reject(listenError(err, what, host, port));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve((server.address() as AddressInfo).port);
     });
   });

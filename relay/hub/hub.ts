@@ -134,7 +134,7 @@ export class Hub {
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),
     });
     this.api = createServer(handler);
-    const apiPort = await listen(this.api, config.api.host, config.api.port);
+    const apiPort = await listen(this.api, config.api.host, config.api.port, 'API');
     for (const d of this.dispatchers) d.start();
     logger.info({ link: `${config.listen.host}:${linkPort}`, api: `${config.api.host}:${apiPort}`, relays: config.relays.length, webhooks: this.dispatchers.length }, 'hub started');
     return { linkPort, apiPort };

@@ -2,6 +2,7 @@
 // know (logging their fingerprint), and hands each authenticated connection over as a sealed
 // channel with the relay's identity. Many relays at once, one channel per relay key.
 import type { AddressInfo } from 'node:net';
+import { listenError } from '../errors.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -48,7 +49,7 @@ export class LinkServer {
     wss.on('connection', (ws, req) => this.onConnection(ws, req.socket.remoteAddress ?? '?'));
     await new Promise<void>((resolve, reject) => {
       wss.once('listening', resolve);
-      wss.once('error', reject);
+      wss.once('error', (err) => reject(listenError(err, 'link', this.deps.host, this.deps.port)));
     });
     wss.on('error', (err) => this.deps.logger.error({ err: err.message }, 'link server error'));
     return (wss.address() as AddressInfo).port;

@@ -209,7 +209,7 @@ export class MacDaemon {
         res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'only /health and /metrics here' } }));
       }
     });
-    const port = await listen(this.http, config.health.host, config.health.port);
+    const port = await listen(this.http, config.health.host, config.health.port, 'health');
     this.watcher.start();
     this.link.start();
     this.sender?.start();

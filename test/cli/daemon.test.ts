@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeAttributedBody } from '../support/typedstream-encoder.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
-import { CLI } from '../support/processes.js';
+import { CLI, freePort } from '../support/processes.js';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -53,6 +53,26 @@ describe('config, keys and lifecycle', () => {
       writeFileSync(hubCfg, JSON.stringify({ api: { tokenFile: join(t.dir, 'token') }, relays: [] }));
       assert.match((await cli(['hub', '--config', hubCfg])).stderr, /"api\.tokenFile" must be a file only its owner can read/);
     } finally { t.cleanup(); }
+  });
+
+  it('a port already taken fails at start with ADDRESS_IN_USE naming it; the process exits and the first hub keeps serving', async () => {
+    const env = new RelayEnv();
+    try {
+      await env.prepare({ webhook: false });
+      await env.startHub();
+      const second = await cli(['hub', '--config', env.hubConfig]);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, new RegExp(`ADDRESS_IN_USE: link: 127\\.0\\.0\\.1:${env.hubPort} is already in use by another process`));
+      const apiOnly = join(env.dir, 'hub-2.json');
+      const cfg = JSON.parse(readFileSync(env.hubConfig, 'utf8')) as { listen: { port: number }; dataDir: string };
+      writeFileSync(apiOnly, JSON.stringify({ ...cfg, listen: { port: await freePort() }, dataDir: join(env.dir, 'hub-2') }));
+      const third = await cli(['hub', '--config', apiOnly]);
+      assert.equal(third.code, 1, 'the link it had opened does not keep the process alive');
+      assert.match(third.stderr, new RegExp(`ADDRESS_IN_USE: API: 127\\.0\\.0\\.1:${env.apiPort} is already in use`));
+      assert.equal((await env.api('/v1/chats')).status, 200, 'the first hub still answers');
+    } finally {
+      await env.close();
+    }
   });
 
   it('SIGTERM: both processes stop taking work, close the link and exit 0 within a few seconds', async () => {

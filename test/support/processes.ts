@@ -8,16 +8,31 @@ export const CLI = fileURLToPath(new URL('../../relay/cli.ts', import.meta.url))
 /** The compiled CLI (after `npm run build`), as production runs it: used by the benchmarks. */
 export const COMPILED_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
-/** A TCP port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port free right now on 127.0.0.1, taken below Linux's ephemeral range (32768–60999).
+ * A port from that range can be taken, between a kill -9 and the restart, as the source port of
+ * any outgoing connection on the machine, and the restarted server then fails with ADDRESS_IN_USE.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free TCP port found in 20000–31999');
 }
 
 export interface LogLine {
