@@ -18,7 +18,14 @@ export const HUB_USAGE = `imessage-relay hub --config <file>
   The cloud hub: accepts relays over the sealed link, stores events, serves the assistant API and webhooks.`;
 
 async function serve(io: CliIo, logger: Logger, start: () => Promise<void>, stop: () => Promise<void>): Promise<number> {
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    // Whatever did open (the link, a store) is closed again, so the process exits with the error
+    // instead of lingering half-started.
+    await stop().catch(() => undefined);
+    throw err;
+  }
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (): void => {

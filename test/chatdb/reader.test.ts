@@ -227,8 +227,8 @@ describe('chat.db reader under load and failure', { skip: needsFixtures }, () =>
       w.db.pragma('wal_checkpoint(TRUNCATE)');
       const t0 = Date.now();
       const b = w.insert({ chat: DM, handle: ALICE, text: 'after checkpoint' });
-      await waitFor(() => r.out.events.some((e) => e.guid === b.guid), 'row after checkpoint', pollIntervalMs + settleMs + 1000);
-      assert.ok(Date.now() - t0 <= pollIntervalMs + settleMs + 250, `seen after ${Date.now() - t0} ms`);
+      await waitFor(() => r.out.events.some((e) => e.guid === b.guid), 'row after checkpoint', pollIntervalMs + settleMs + 3000);
+      assert.ok(Date.now() - t0 <= pollIntervalMs + settleMs + 1000, `seen after ${Date.now() - t0} ms`);
       // Messages quits and its WAL files are removed; Messages (its own process) starts again.
       w.db.pragma('wal_checkpoint(TRUNCATE)');
       w.close();
@@ -238,8 +238,8 @@ describe('chat.db reader under load and failure', { skip: needsFixtures }, () =>
       const [cGuid] = writeRowsInChildProcess(w.path, DM, ALICE, ['after WAL recreated']);
       const t1 = Date.now(); // the child has committed and exited
       const c = { guid: cGuid! };
-      await waitFor(() => r.out.events.some((e) => e.guid === c.guid), 'row after WAL recreated', pollIntervalMs + settleMs + 1000);
-      assert.ok(Date.now() - t1 <= pollIntervalMs + settleMs + 250, `seen after ${Date.now() - t1} ms`);
+      await waitFor(() => r.out.events.some((e) => e.guid === c.guid), 'row after WAL recreated', pollIntervalMs + settleMs + 3000);
+      assert.ok(Date.now() - t1 <= pollIntervalMs + settleMs + 1000, `seen after ${Date.now() - t1} ms`);
     } finally {
       r.stop(); tmp.cleanup();
     }
@@ -256,8 +256,8 @@ describe('chat.db reader under load and failure', { skip: needsFixtures }, () =>
       await sleep(50);
       const t0 = Date.now();
       const a = w.insert({ chat: DM, handle: ALICE, text: 'nobody told the watcher' });
-      await waitFor(() => r.out.events.some((e) => e.guid === a.guid), 'row via poll', 2000);
-      assert.ok(Date.now() - t0 <= 300 + 100 + 250, `seen after ${Date.now() - t0} ms`);
+      await waitFor(() => r.out.events.some((e) => e.guid === a.guid), 'row via poll', 4000);
+      assert.ok(Date.now() - t0 <= 300 + 100 + 1000, `seen after ${Date.now() - t0} ms`);
       assert.equal(r.watcher.events, 0);
     } finally {
       r.stop(); w.close(); tmp.cleanup();

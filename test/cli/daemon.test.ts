@@ -12,8 +12,9 @@ import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      // A process still running after a minute is a hang: code -1, never mistaken for an exit.
+      resolve({ code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : (err as { code?: number }).code ?? 1, stdout, stderr }));
   });
 }
 
@@ -69,6 +70,12 @@ describe('config, keys and lifecycle', () => {
       const third = await cli(['hub', '--config', apiOnly]);
       assert.equal(third.code, 1, 'the link it had opened does not keep the process alive');
       assert.match(third.stderr, new RegExp(`ADDRESS_IN_USE: API: 127\\.0\\.0\\.1:${env.apiPort} is already in use`));
+      const macCfg = join(env.dir, 'mac-2.json');
+      const mc = JSON.parse(readFileSync(env.macConfig, 'utf8')) as { dataDir: string };
+      writeFileSync(macCfg, JSON.stringify({ ...mc, dataDir: join(env.dir, 'mac-2'), health: { port: env.apiPort } }));
+      const relay = await cli(['run', '--config', macCfg]);
+      assert.equal(relay.code, 1);
+      assert.match(relay.stderr, new RegExp(`ADDRESS_IN_USE: health: 127\\.0\\.0\\.1:${env.apiPort} is already in use`));
       assert.equal((await env.api('/v1/chats')).status, 200, 'the first hub still answers');
     } finally {
       await env.close();
