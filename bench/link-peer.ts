@@ -25,3 +25,4 @@ if (mode === 'sealed') {
   }));
   process.stdout.write(`${(wss.address() as { port: number }).port}\n`);
 }
+process.on('SIGTERM', () => process.exit(0));

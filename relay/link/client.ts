@@ -25,6 +25,16 @@ export interface LinkClientDeps {
   readonly onDown?: (code: number, why: string) => void;
 }
 
+/**
+ * The WebSocket mask key of every frame we send: zero, which ws skips (PROTOCOL.md §2). Masking
+ * (RFC 6455 §10.3) keeps script-chosen bytes off the wire, against intermediaries that would take
+ * them for HTTP. Our frames are sealed before they are sent, so their bytes are already out of any
+ * sender's control, and XOR-ing every byte in JavaScript was the link's largest single cost.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class LinkClient {
   private readonly backoff: Backoff;
   private stopped = true;
@@ -72,6 +82,7 @@ export class LinkClient {
     this.attempts++;
     const ws = new WebSocket(this.deps.url, {
       perMessageDeflate: false, maxPayload: this.deps.channel.maxFrameBytes, handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
+      generateMask: zeroMask,
     });
     this.ws = ws;
     const ephemeral = generateKeyPair();
