@@ -3,6 +3,7 @@
 // command and reports when the call started (wall clock, ms with fractions); `burst` posts many and
 // reports when the last one is sent; `file` uploads random bytes and sends them; `fetch` waits for
 // an incoming attachment and reports when its bytes were served, with their SHA-256.
+import { NO_TUNNEL } from '../relay/config/tunnel-config.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { systemClock } from '../relay/clock.js';
@@ -16,7 +17,7 @@ const hub = new Hub({
   config: {
     dataDir: join(home, 'hub'), keyFile: join(home, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
     api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'bench', publicKey: relayPublicKey }],
-    webhooks: [], link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
+    webhooks: [], link: LINK, retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'silent', file: null, logContent: false },
   },
 });
 const ports = await hub.start();

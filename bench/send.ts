@@ -2,6 +2,7 @@
 // "script" writes the sent row straight into chat.db): latency p50/p99, and commands per second.
 // The hub and the assistant calling it run in their own process (bench/send-hub-peer.ts), as they do
 // on their own machine; times are compared on the wall clock with sub-millisecond precision.
+import { NO_TUNNEL } from '../relay/config/tunnel-config.js';
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +63,7 @@ export async function sendBench(log: Log): Promise<void> {
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 100_000, degradedAgeSeconds: 600 },
       sender: { enabled: true, osascript: '/nonexistent', timeoutMs: 5000, perSecond: 100_000, perChatPerSecond: 100_000, confirmMs: 5000, followMs: 1000 },
       attachments: { stagingDir: join(home, 'staging'), maxBytes: 100 * 1024 * 1024, waitSeconds: 60, upload: true },
-      quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
+      quietMinutes: 0, retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'silent', file: null, logContent: false },
     },
   });
   await mac.start();

@@ -4,6 +4,7 @@
 // to a real hub, which signs and POSTs each event to a local webhook receiver that prints it. Then
 // an assistant's reply (a text and a file) goes back through the REST API, the link and our real
 // JXA scripts run against the simulated Messages, and the incoming photo is fetched from the hub.
+import { NO_TUNNEL } from '../config/tunnel-config.js';
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,7 +72,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
       dataDir: join(home, 'hub'), keyFile: join(home, 'hub', 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
       api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'demo', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
       webhooks: [{ name: 'demo', url: `http://127.0.0.1:${hookPort}/hook`, secret, maxAttempts: 5, backoffBaseMs: 100, backoffCapMs: 1000, timeoutMs: 5000, concurrency: 4 }],
-      link: LINK, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
+      link: LINK, retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'silent', file: null, logContent: false },
     },
   });
   const ports = await hub.start();
@@ -86,7 +87,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
       link: { ...LINK, window: 5000, batch: 500 }, outbox: { degradedDepth: 1000, degradedAgeSeconds: 120 },
       sender: { enabled: true, osascript: '/usr/bin/osascript', timeoutMs: 30_000, perSecond: 3, perChatPerSecond: 3, confirmMs: 10_000, followMs: 600_000 },
       attachments: { stagingDir: join(dir, 'Attachments', 'imessage-relay'), maxBytes: 100 * 1024 * 1024, waitSeconds: 60, upload: true },
-      quietMinutes: 0, retentionDays: 7, log: { level: 'silent', file: null, logContent: false },
+      quietMinutes: 0, retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'silent', file: null, logContent: false },
     },
   });
   if (!json) io.stderr(`demo: simulated Messages at ${dir}; relay → sealed link → hub on 127.0.0.1:${ports.linkPort} → webhook on :${hookPort}\n`);

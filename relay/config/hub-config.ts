@@ -1,5 +1,6 @@
 // The hub's config (`imessage-relay hub`), validated at start. Secrets (API token, webhook signing
 // secrets) come from files with mode 0600 or from the environment, never from the config itself.
+import { parseTunnel, type TunnelConfig } from './tunnel-config.js';
 import { join } from 'node:path';
 import { configPath, readSecret } from './load.js';
 import { parseLink, parseListen, parseLog, type LinkConfig, type LogConfig } from './mac-config.js';
@@ -26,11 +27,12 @@ export interface HubConfig {
   readonly webhooks: readonly WebhookConfig[];
   readonly link: LinkConfig;
   readonly retentionDays: number;
+  readonly tunnel: TunnelConfig;
   readonly log: LogConfig;
 }
 
 export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.ProcessEnv): HubConfig {
-  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'log']);
+  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'tunnel', 'log']);
   const dataDir = configPath(root.string('dataDir', './hub-data'), file);
   const apiNode = root.object('api');
   apiNode.only(['host', 'port', 'tokenFile', 'tokenEnv', 'maxFileBytes']);
@@ -73,6 +75,7 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
     webhooks,
     link: parseLink(root.object('link')),
     retentionDays: root.number('retentionDays', 7, { min: 0 }),
+    tunnel: parseTunnel(root.object('tunnel')),
     log: parseLog(root.object('log'), join(dataDir, 'logs', 'hub.log')),
   };
 }

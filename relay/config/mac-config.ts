@@ -1,5 +1,6 @@
 // The Mac daemon's config (`imessage-relay run`), validated at start. README "Configuration" lists
 // every key; this file is the source of truth for names and defaults.
+import { parseTunnel, type TunnelConfig } from './tunnel-config.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { configPath } from './load.js';
@@ -48,6 +49,7 @@ export interface MacConfig {
   };
   readonly quietMinutes: number;
   readonly retentionDays: number;
+  readonly tunnel: TunnelConfig;
   readonly log: LogConfig;
 }
 
@@ -80,7 +82,7 @@ export function parseListen(node: ConfigNode, defaultPort: number): { host: stri
 
 /** Validates the Mac config; every error names the key and what was expected. */
 export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
-  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'attachments', 'quietMinutes', 'retentionDays', 'log']);
+  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'attachments', 'quietMinutes', 'retentionDays', 'tunnel', 'log']);
   const attachments = root.object('attachments');
   attachments.only(['stagingDir', 'maxBytes', 'waitSeconds', 'upload']);
   const sender = root.object('sender');
@@ -133,6 +135,7 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
     },
     quietMinutes: root.number('quietMinutes', 0, { min: 0 }),
     retentionDays: root.number('retentionDays', 7, { min: 0 }),
+    tunnel: parseTunnel(root.object('tunnel')),
     log: parseLog(root.object('log'), join(dataDir, 'logs', 'relay.log')),
   };
 }

@@ -60,6 +60,14 @@ export class ConfigNode {
     return v as number;
   }
 
+  /** A non-empty array of non-empty strings (an argv). */
+  strings(k: string, fallback: readonly string[]): readonly string[] {
+    const v = this.value[k];
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === '')) this.fail(k, 'a non-empty array of non-empty strings', v);
+    return v as string[];
+  }
+
   boolean(k: string, fallback: boolean): boolean {
     const v = this.value[k];
     if (v === undefined) return fallback;

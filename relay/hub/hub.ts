@@ -20,11 +20,17 @@ import { FileVault } from './file-vault.js';
 import type { CommandItem } from '../model/wire.js';
 import { HubRelaySession } from './relay-session.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { tunnelHealth } from '../tunnel/tunnel-health.js';
+import type { TunnelWatchdog } from '../tunnel/watchdog.js';
+import { watchTunnel } from '../tunnel/watch-tunnel.js';
+import type { WgShow } from '../tunnel/wg.js';
 
 export interface HubDeps {
   readonly config: HubConfig;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Replaces `wg show <interface> dump` (default: runs tunnel.command). */
+  readonly wgShow?: WgShow;
 }
 
 export class Hub {
@@ -36,6 +42,7 @@ export class Hub {
   private readonly feed = new EventFeed();
   private readonly vault: FileVault;
   private readonly files: FileReceiver;
+  private readonly tunnel: TunnelWatchdog | null;
   private api: Server | null = null;
   private readonly startedAt: number;
   private stopping = false;
@@ -59,6 +66,7 @@ export class Hub {
     m.gauge('relays_connected', 'Relays with an open link', () => this.sessions.size);
     m.gauge('webhook_backlog', 'Webhook deliveries waiting', () => this.backlog().pending);
     m.gauge('webhook_dead_letters', 'Webhook deliveries parked as dead letters', () => this.backlog().dead);
+    this.tunnel = watchTunnel(config.tunnel, { clock, logger, metrics: m, show: deps.wgShow });
     this.dispatchers = config.webhooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock, logger, metrics: m }));
     const hooks = config.webhooks.map((h) => h.name);
     this.server = new LinkServer({
@@ -114,6 +122,7 @@ export class Hub {
         : b.oldestMs !== null && b.oldestMs > 60_000 ? degraded(`webhook backlog of ${b.pending}, oldest ${Math.round(b.oldestMs / 1000)} s`, { backlog: b.pending, dead_letters: 0 })
           : ok({ backlog: b.pending, dead_letters: 0 });
     const components: Record<string, ComponentHealth> = { relays, webhooks };
+    if (this.tunnel !== null) components['tunnel'] = tunnelHealth(this.deps.config.tunnel.interface!, this.tunnel.status);
     if (this.stopping) components['process'] = down('shutting down');
     return { status: overall(components), role: 'hub', checked_at: new Date(now).toISOString(), uptime_s: Math.round((now - this.startedAt) / 1000), components };
   }
@@ -136,6 +145,7 @@ export class Hub {
     this.api = createServer(handler);
     const apiPort = await listen(this.api, config.api.host, config.api.port, 'API');
     for (const d of this.dispatchers) d.start();
+    this.tunnel?.start();
     logger.info({ link: `${config.listen.host}:${linkPort}`, api: `${config.api.host}:${apiPort}`, relays: config.relays.length, webhooks: this.dispatchers.length }, 'hub started');
     return { linkPort, apiPort };
   }
@@ -143,6 +153,7 @@ export class Hub {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const d of this.dispatchers) d.stop();
+    this.tunnel?.stop();
     this.feed.close();
     await this.server.close();
     await closeHttp(this.api);

@@ -28,6 +28,10 @@ import { Sender } from '../messages-app/sender.js';
 import { AttachmentStaging } from '../messages-app/staging.js';
 import type { CommandItem } from '../model/wire.js';
 import { AttachmentUploader, chunkOnWire } from './attachment-uploader.js';
+import { tunnelHealth } from '../tunnel/tunnel-health.js';
+import type { TunnelWatchdog } from '../tunnel/watchdog.js';
+import { watchTunnel } from '../tunnel/watch-tunnel.js';
+import type { WgShow } from '../tunnel/wg.js';
 
 export const AGENT = 'imessage-relay/0.1.0';
 
@@ -39,6 +43,8 @@ export interface MacDaemonDeps {
   readonly runScript?: (name: ScriptName, args: Record<string, string>) => Promise<Record<string, unknown>>;
   /** What `~/` in chat.db's attachment paths stands for (default: this user's home). */
   readonly homeDir?: string;
+  /** Replaces `wg show <interface> dump` (default: runs tunnel.command). */
+  readonly wgShow?: WgShow;
 }
 
 export class MacDaemon {
@@ -52,6 +58,7 @@ export class MacDaemon {
   private readonly sentRows: SentRows;
   private readonly staging: AttachmentStaging;
   private readonly uploader: AttachmentUploader | null;
+  private readonly tunnel: TunnelWatchdog | null;
   private automationDenied = false;
   private http: Server | null = null;
   private readonly startedAt: number;
@@ -73,6 +80,7 @@ export class MacDaemon {
       linkUp: () => (this.linkState.up ? 1 : 0),
       lastEventAgeSeconds: () => (this.lastEventAt === null ? -1 : Math.round((clock.now() - this.lastEventAt) / 1000)),
     });
+    this.tunnel = watchTunnel(config.tunnel, { clock, logger, metrics: this.metrics, show: deps.wgShow });
     const saved = parseState(this.store.cursor('chatdb'));
     this.reader = new ChatDbReader({
       path: config.chatDb, clock, logger, homeDir: deps.homeDir ?? homedir(), state: saved, startAfter: 'end',
@@ -191,7 +199,9 @@ export class MacDaemon {
 
   health(): HealthReport {
     const { config, clock } = this.deps;
+    const tunnel = this.tunnel === null ? null : tunnelHealth(config.tunnel.interface!, this.tunnel.status);
     return macHealth({
+      tunnel,
       now: clock.now(), startedAt: this.startedAt, stopping: this.stopping, reader: this.reader.status(),
       link: this.linkState, outbox: this.depth(), lastInboundAt: this.lastInboundAt, automationDenied: this.automationDenied,
       limits: { degradedDepth: config.outbox.degradedDepth, degradedAgeSeconds: config.outbox.degradedAgeSeconds, quietMinutes: config.quietMinutes },
@@ -211,6 +221,7 @@ export class MacDaemon {
     });
     const port = await listen(this.http, config.health.host, config.health.port, 'health');
     this.watcher.start();
+    this.tunnel?.start();
     this.link.start();
     this.sender?.start();
     this.uploader?.wake();
@@ -222,6 +233,7 @@ export class MacDaemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.watcher.stop();
+    this.tunnel?.stop();
     this.reader.close();
     await this.sender?.stop();
     await this.uploader?.stop();

@@ -1,4 +1,4 @@
-// The Mac daemon's health: chat.db, the link, the outbox and inbound liveness, each with a reason.
+// The Mac daemon's health: chat.db, the link, the outbox, inbound liveness, Messages and the tunnel, each with a reason.
 import type { ReaderStatus } from '../chatdb/reader.js';
 import { degraded, down, ok, overall, type ComponentHealth, type HealthReport } from '../health/report.js';
 
@@ -11,6 +11,8 @@ export interface MacHealthInputs {
   readonly outbox: { readonly count: number; readonly oldestAgeMs: number | null };
   readonly lastInboundAt: number | null;
   readonly automationDenied: boolean;
+  /** The WireGuard tunnel's component, or null when no tunnel is watched. */
+  readonly tunnel: ComponentHealth | null;
   readonly limits: { readonly degradedDepth: number; readonly degradedAgeSeconds: number; readonly quietMinutes: number };
 }
 
@@ -38,6 +40,7 @@ export function macHealth(i: MacHealthInputs): HealthReport {
     ? degraded('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation')
     : ok();
   const components: Record<string, ComponentHealth> = { chatdb, link, outbox, inbound, messages };
+  if (i.tunnel !== null) components['tunnel'] = i.tunnel;
   if (i.stopping) components['process'] = down('shutting down');
   return { status: overall(components), role: 'mac', checked_at: new Date(i.now).toISOString(), uptime_s: Math.round((i.now - i.startedAt) / 1000), components };
 }

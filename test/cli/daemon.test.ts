@@ -45,6 +45,8 @@ describe('config, keys and lifecycle', () => {
       assert.match(r.stderr, /CONFIG_INVALID: .*"hub\.url" must be a ws:\/\/ or wss:\/\/ URL; got "http:\/\/nope"/);
       writeFileSync(cfg, JSON.stringify({ hub: { url: 'ws://127.0.0.1:1', publicKey: 'x' }, reader: { settleMs: -5 } }));
       assert.match((await cli(['run', '--config', cfg])).stderr, /"reader\.settleMs" must be a whole number ≥ 0/);
+      writeFileSync(cfg, JSON.stringify({ hub: { url: 'ws://127.0.0.1:1', publicKey: 'x' }, tunnel: { interface: 'wg0; reboot' } }));
+      assert.match((await cli(['run', '--config', cfg])).stderr, /"tunnel\.interface" must be an interface name/);
       writeFileSync(cfg, JSON.stringify({ hub: { url: 'ws://127.0.0.1:1', publicKey: 'x' }, typo: 1 }));
       assert.match((await cli(['run', '--config', cfg])).stderr, /"typo" must be one of the known keys/);
       const none = await cli(['run'], { IMESSAGE_RELAY_CONFIG: '' });

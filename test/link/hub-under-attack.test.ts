@@ -1,5 +1,6 @@
 // The hub faced with wrong keys and bad frames: each is refused and logged, nothing of it is stored,
 // and a well-behaved relay connected at the same time keeps being served.
+import { NO_TUNNEL } from '../../relay/config/tunnel-config.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ describe('the hub under attack', () => {
         dataDir: tmp.dir, keyFile: join(tmp.dir, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
         api: { host: '127.0.0.1', port: 0, token: 'attack-test-token-0123456789', maxFileBytes: 1024 * 1024 },
         relays: [{ account: 'good', publicKey: b64(good) }, { account: 'mallory', publicKey: b64(mallory) }],
-        webhooks: [], retentionDays: 7, log: { level: 'info', file: null, logContent: false },
+        webhooks: [], retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'info', file: null, logContent: false },
         link: { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 64 * 1024, backoffBaseMs: 500, backoffCapMs: 30_000 },
       },
     });

@@ -1,0 +1,32 @@
+// The one place `wg` runs: `wg show <interface> dump` through execFile (argv only), its failures as
+// coded errors that say what to do. `command` may start with a privilege helper (`sudo -n wg`):
+// wireguard-go's control socket is root's.
+import { RelayError } from '../errors.js';
+import { runCommand } from '../run-command.js';
+import { parseWgDump, type WgDump } from './wg-dump.js';
+
+export type WgShow = (iface: string) => Promise<WgDump>;
+
+const IFACE = /^[A-Za-z0-9_.=+-]{1,15}$/;
+
+/** A `wg show <iface> dump` runner for `command` (e.g. ["wg"] or ["sudo", "-n", "/opt/homebrew/bin/wg"]). */
+export function wgShow(command: readonly string[], timeoutMs = 5000): WgShow {
+  const [file, ...prefix] = command;
+  if (file === undefined) throw new RelayError('TUNNEL_WG_MISSING', 'no wg command configured');
+  return async (iface) => {
+    if (!IFACE.test(iface)) throw new RelayError('TUNNEL_BAD_INTERFACE', `"${iface}" is not a WireGuard interface name`, { interface: iface });
+    const r = await runCommand(file, [...prefix, 'show', iface, 'dump'], { timeoutMs });
+    if (r.exitCode === 0) return parseWgDump(r.stdout);
+    const err = r.stderr.trim();
+    const details = { interface: iface, command: command.join(' ') };
+    if (r.timedOut) throw new RelayError('TUNNEL_WG_TIMEOUT', `\`${command.join(' ')} show ${iface} dump\` did not answer within ${timeoutMs} ms`, details);
+    if (/ENOENT/.test(err)) throw new RelayError('TUNNEL_WG_MISSING', `${file} was not found: install wireguard-tools or set tunnel.command`, details);
+    if (/No such device|does not exist|Unable to access interface: (No such file|Protocol not supported)/i.test(err)) {
+      throw new RelayError('TUNNEL_NO_INTERFACE', `WireGuard interface ${iface} does not exist (is the tunnel up?)`, details);
+    }
+    if (/Operation not permitted|Permission denied|password is required|EACCES/i.test(err)) {
+      throw new RelayError('TUNNEL_PERMISSION', `not allowed to read ${iface}: wg needs root (set tunnel.command to ["sudo", "-n", "wg"] with a sudoers rule for \`wg show\`)`, details);
+    }
+    throw new RelayError('TUNNEL_WG_FAILED', `wg show ${iface} dump failed (exit ${r.exitCode ?? r.signal ?? '?'}): ${err.slice(0, 300)}`, details);
+  };
+}
