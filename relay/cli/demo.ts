@@ -4,12 +4,12 @@
 // to a real hub, which signs and POSTs each event to a local webhook receiver that prints it. Then
 // an assistant's reply (a text and a file) goes back through the REST API, the link and our real
 // JXA scripts run against the simulated Messages, and the incoming photo is fetched from the hub.
-import { NO_TUNNEL } from '../config/tunnel-config.js';
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NO_TUNNEL } from '../config/tunnel-config.js';
 import { systemClock } from '../clock.js';
 import { Hub } from '../hub/hub.js';
 import { verify } from '../hub/webhook-signature.js';
