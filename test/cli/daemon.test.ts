@@ -88,9 +88,7 @@ describe('config, keys and lifecycle', () => {
     const env = new RelayEnv();
     try {
       await env.prepare();
-      await env.startHub();
-      await env.startMac();
-      await env.mac!.waitForLog(/^link up$/);
+      await env.startLinked();
       const t0 = Date.now();
       const mac = await env.mac!.stop();
       assert.deepEqual(mac, { code: 0, signal: null });

@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } fro
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeAttributedBody } from '../../relay/simulator/typedstream-writer.js';
+import type { AttachmentSpec } from '../../relay/simulator/messages-db.js';
 import { sleep, waitFor } from '../support/chatdb-env.js';
 import { ALICE, DM, RelayEnv, TOKEN } from '../support/relay-env.js';
 
@@ -35,6 +36,12 @@ const postForm = (env: RelayEnv, body: FormData, headers: Record<string, string>
   fetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, { method: 'POST', body, headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
 
 /** Polls GET /v1/attachments/{guid} until it answers something other than 503 (pending) or 404 (its event not here yet). */
+/** A message from Alice in the DM that is only an attachment (its row, then its attachment row). */
+function attachmentFromAlice(env: RelayEnv, attachment: AttachmentSpec): void {
+  const row = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
+  env.writer.attach(row.rowid, attachment);
+}
+
 async function fetchAttachment(env: RelayEnv, url: string, timeoutMs = 15_000): Promise<Response> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -60,9 +67,7 @@ describe('attachments', () => {
     env.messages({ sentAfterMs: 50, finalAfterMs: 50, readableRoot: join(env.dir, 'home', 'Library', 'Messages') });
     env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
     env.writer.chat({ guid: GROUP, identifier: 'chat888000000000000001', group: true, name: 'Crew', participants: [ALICE, 'bob@example.com'] });
-    await env.startHub();
-    await env.startMac();
-    await env.mac!.waitForLog(/^link up$/);
+    await env.startLinked();
   });
   after(() => env.close());
 
@@ -169,12 +174,10 @@ describe('attachments', () => {
   });
 
   it('a file that never appears ends 410 missing after the bounded wait; one over the limit ends 410 too_large', async () => {
-    const gone = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
-    env.writer.attach(gone.rowid, { guid: 'at_0_GONE', filename: join(incoming, 'never.jpg'), name: 'never.jpg', bytes: 10 });
+    attachmentFromAlice(env, { guid: 'at_0_GONE', filename: join(incoming, 'never.jpg'), name: 'never.jpg', bytes: 10 });
     const bigPath = join(incoming, 'big.mov');
     writeFileSync(bigPath, randomBytes(2_100_000));
-    const big = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
-    env.writer.attach(big.rowid, { guid: 'at_0_BIG', filename: bigPath, name: 'big.mov', bytes: 2_100_000 });
+    attachmentFromAlice(env, { guid: 'at_0_BIG', filename: bigPath, name: 'big.mov', bytes: 2_100_000 });
     const tooLarge = await fetchAttachment(env, '/v1/attachments/at_0_BIG');
     assert.equal(tooLarge.status, 410);
     assert.equal(((await tooLarge.json()) as { error: { code: string } }).error.code, 'ATTACHMENT_TOO_LARGE');
@@ -209,8 +212,7 @@ describe('attachments survive kill -9', () => {
     const path = join(incoming, 'video.mov');
     writeFileSync(path, bytes);
     await env.startMac();
-    const row = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
-    env.writer.attach(row.rowid, { guid: 'at_0_VIDEO', filename: path, name: 'video.mov', mimeType: 'video/quicktime', bytes: bytes.length });
+    attachmentFromAlice(env, { guid: 'at_0_VIDEO', filename: path, name: 'video.mov', mimeType: 'video/quicktime', bytes: bytes.length });
     await env.mac!.waitForLog(/^attachment queued for the hub$/);
     await env.mac!.kill9();
     await env.startMac();
@@ -286,17 +288,14 @@ describe('attachments with uploads off', () => {
   before(async () => {
     await env.prepare({ macExtra: { attachments: { upload: false } } });
     env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
-    await env.startHub();
-    await env.startMac();
-    await env.mac!.waitForLog(/^link up$/);
+    await env.startLinked();
   });
   after(() => env.close());
 
   it('says at once that the bytes will not come (410 ATTACHMENT_DISABLED), instead of leaving them pending', async () => {
     const path = join(env.dir, 'pic.jpg');
     writeFileSync(path, randomBytes(1000));
-    const row = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
-    env.writer.attach(row.rowid, { guid: 'at_0_OFF', filename: path, name: 'pic.jpg', bytes: 1000 });
+    attachmentFromAlice(env, { guid: 'at_0_OFF', filename: path, name: 'pic.jpg', bytes: 1000 });
     const res = await fetchAttachment(env, '/v1/attachments/at_0_OFF');
     assert.equal(res.status, 410);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ATTACHMENT_DISABLED');

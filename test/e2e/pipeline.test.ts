@@ -13,9 +13,7 @@ describe('relay → hub → webhook, end to end', () => {
   before(async () => {
     await env.prepare();
     env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
-    await env.startHub();
-    await env.startMac();
-    await env.mac!.waitForLog(/^link up$/);
+    await env.startLinked();
   });
   after(() => env.close());
 

@@ -2,10 +2,19 @@
 // sends (never two rows for one command; every command ends sent, delivered, failed or unknown).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FAKE_OSASCRIPT } from '../support/fake-messages.js';
 import { mulberry32 } from '../support/fuzz.js';
 import { RelayEnv } from '../support/relay-env.js';
 
 const chat = (i: number): string => `iMessage;-;+1555010000${i}`;
+
+/** Hub and relay running, Messages with 5 DMs, the sender limited to `perSecond` overall and `perChat` per chat. */
+async function fiveChats(env: RelayEnv, perSecond: number, perChat: number): Promise<void> {
+  await env.prepare({ macExtra: { sender: { osascript: FAKE_OSASCRIPT, perSecond, perChatPerSecond: perChat, confirmMs: 3000 } } });
+  for (let c = 0; c < 5; c++) env.writer.chat({ guid: chat(c), identifier: chat(c).split(';')[2]!, participants: [chat(c).split(';')[2]!] });
+  await env.startHub();
+  await env.startMac();
+}
 
 async function postAll(env: RelayEnv, texts: Array<{ chat: string; text: string }>): Promise<string[]> {
   const ids: string[] = [];
@@ -35,10 +44,7 @@ describe('many replies', () => {
   it('100 replies over 5 chats: each chat in order, within 10 sends/s overall and 4/s per chat', async () => {
     const env = new RelayEnv();
     try {
-      await env.prepare({ macExtra: { sender: { osascript: (await import('../support/fake-messages.js')).FAKE_OSASCRIPT, perSecond: 10, perChatPerSecond: 4, confirmMs: 3000 } } });
-      for (let c = 0; c < 5; c++) env.writer.chat({ guid: chat(c), identifier: chat(c).split(';')[2]!, participants: [chat(c).split(';')[2]!] });
-      await env.startHub();
-      await env.startMac();
+      await fiveChats(env, 10, 4);
       const plan = Array.from({ length: 100 }, (_, i) => ({ chat: chat(i % 5), text: `reply ${i} to chat ${i % 5}` }));
       const ids = await postAll(env, plan);
       // 1:1 iMessage replies end delivered (the fake reports delivery ~150 ms after sent).
@@ -63,10 +69,7 @@ describe('many replies', () => {
   it('kill -9 of the relay at random points of 200 sends: never two rows for one command, every command ends', async () => {
     const env = new RelayEnv();
     try {
-      await env.prepare({ macExtra: { sender: { osascript: (await import('../support/fake-messages.js')).FAKE_OSASCRIPT, perSecond: 100, perChatPerSecond: 100, confirmMs: 3000 } } });
-      for (let c = 0; c < 5; c++) env.writer.chat({ guid: chat(c), identifier: chat(c).split(';')[2]!, participants: [chat(c).split(';')[2]!] });
-      await env.startHub();
-      await env.startMac();
+      await fiveChats(env, 100, 100);
       const plan = Array.from({ length: 200 }, (_, i) => ({ chat: chat(i % 5), text: `kill test ${i}` }));
       const ids = await postAll(env, plan);
       const rand = mulberry32(2024);

@@ -31,9 +31,7 @@ describe('sending replies through Messages', () => {
     await env.prepare();
     env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
     env.writer.chat({ guid: GROUP, identifier: 'chat777000000000000001', group: true, name: 'Crew', participants: [ALICE, 'bob@example.com'] });
-    await env.startHub();
-    await env.startMac();
-    await env.mac!.waitForLog(/^link up$/);
+    await env.startLinked();
   });
   after(() => env.close());
 

@@ -111,6 +111,13 @@ export class RelayEnv {
     return this.mac;
   }
 
+  /** Starts the hub and the relay and resolves once the link between them is up. */
+  async startLinked(): Promise<void> {
+    await this.startHub();
+    await this.startMac();
+    await this.mac!.waitForLog(/^link up$/);
+  }
+
   api(path: string, init: RequestInit = {}): Promise<Response> {
     return fetch(`http://127.0.0.1:${this.apiPort}${path}`, {
       ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
