@@ -1,56 +1,87 @@
 // Small synchronous file helpers shared by the hub's vault, the Mac's staging and its uploads:
-// positional reads and fsync'd positional writes, and a file's SHA-256.
+// positional reads and fsync'd positional writes, and a file's SHA-256. None of them follows a
+// symbolic link in the last part of a path, or blocks on a FIFO put where a file was expected.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync, constants as fsc } from 'node:fs';
+
+/** Flags that make open() fail (ELOOP) on a symbolic link and return at once on a FIFO or device. */
+export const NO_FOLLOW = fsc.O_NOFOLLOW | fsc.O_NONBLOCK | (fsc.O_NOCTTY ?? 0);
+
+/**
+ * Opens a regular file with `flags` plus {@link NO_FOLLOW}.
+ * @throws ELOOP (a link), ENOTREG-coded Error (not a regular file), or the open error as it is
+ */
+export function openRegular(path: string, flags: number, mode = 0o600): number {
+  const fd = openSync(path, flags | NO_FOLLOW, mode);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error(`not a regular file: ${path}`), { code: 'ENOTREG' });
+  }
+  return fd;
+}
 
 /** SHA-256 of a file, read in 1 MiB pieces. */
 export function hashFile(path: string): { bytes: number; sha256: string } {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  let bytes = 0;
+  const fd = openRegular(path, fsc.O_RDONLY);
   try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      bytes += n;
-    }
+    return hashFd(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** SHA-256 of an open file, from its start (positional reads). */
+export function hashFd(fd: number): { bytes: number; sha256: string } {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  let bytes = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, bytes);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    bytes += n;
   }
   return { bytes, sha256: h.digest('hex') };
 }
 
-/** Writes `data` at `offset` of `path` (created 0600 if missing) and fsyncs it: idempotent. */
+/** Writes `data` at `offset` of `path` (created 0600 if missing, never through a link) and fsyncs it: idempotent. */
 export function writeAt(path: string, offset: number, data: Uint8Array): void {
-  const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT, 0o600);
+  const fd = openRegular(path, fsc.O_WRONLY | fsc.O_CREAT);
   try {
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
-    fsyncSync(fd);
+    writeAtFd(fd, offset, data);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Writes `data` at `offset` of an open file and fsyncs it. */
+export function writeAtFd(fd: number, offset: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
+  fsyncSync(fd);
 }
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
 export function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
+  const fd = openRegular(path, fsc.O_RDONLY);
   try {
-    const buf = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    return readAtFd(fd, offset, length);
   } finally {
     closeSync(fd);
   }
 }
 
+/** Reads `length` bytes at `offset` of an open file (fewer at its end). */
+export function readAtFd(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
 
 /**
  * SHA-256 of files written chunk by chunk, taken as the chunks arrive in order (index 0, 1, 2, …),
@@ -69,11 +100,12 @@ export class ChunkHashes {
     r.bytes += data.length;
   }
 
-  /** The file's size and SHA-256: from the chunks when they cover `size` bytes, else read from `path`. */
-  take(key: string, path: string, size: number): { bytes: number; sha256: string } {
+  /** The file's size and SHA-256: from the chunks when they cover `size` bytes, else read from `file` (a path or an open fd). */
+  take(key: string, file: string | number, size: number): { bytes: number; sha256: string } {
     const r = this.running.get(key);
     this.running.delete(key);
-    return r !== undefined && r.bytes === size ? { bytes: size, sha256: r.hash.digest('hex') } : hashFile(path);
+    if (r !== undefined && r.bytes === size) return { bytes: size, sha256: r.hash.digest('hex') };
+    return typeof file === 'number' ? hashFd(file) : hashFile(file);
   }
 
   forget(key: string): void {

@@ -2,6 +2,7 @@
 // Pure: no I/O except the file-existence check passed in.
 import { asRelayError } from '../errors.js';
 import { appleToIso } from '../model/apple-time.js';
+import { safeFileName } from '../model/files.js';
 import type {
   ChatRef, CommonFields, DecodeErrorInfo, EventAttachment, GroupAction, Mention, ReactionName, RelayEvent,
 } from '../model/events.js';
@@ -66,7 +67,7 @@ function attachments(ctx: MapContext, body: DecodedBody | null): EventAttachment
     const path = expandHome(a.filename, ctx.homeDir);
     return {
       guid: a.guid,
-      name: a.name,
+      name: a.name === null || a.name === '' ? null : safeFileName(a.name), // a base name, no bidi controls
       mime_type: a.mime_type,
       uti: a.uti,
       bytes: a.bytes === null ? null : Number(a.bytes),

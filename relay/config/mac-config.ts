@@ -2,7 +2,7 @@
 // every key; this file is the source of truth for names and defaults.
 import { parseTunnel, type TunnelConfig } from './tunnel-config.js';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { configPath } from './load.js';
 import type { ConfigNode } from './validate.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
@@ -46,6 +46,11 @@ export interface MacConfig {
     readonly waitSeconds: number;
     /** Send incoming attachments' bytes to the hub. */
     readonly upload: boolean;
+    /**
+     * The only folders incoming attachments are read from (regular files, no symbolic link below the
+     * folder). Absent (a config built in code): the folder holding `chatDb`.
+     */
+    readonly roots?: readonly string[];
   };
   readonly quietMinutes: number;
   readonly retentionDays: number;
@@ -84,7 +89,7 @@ export function parseListen(node: ConfigNode, defaultPort: number): { host: stri
 export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
   root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'attachments', 'quietMinutes', 'retentionDays', 'tunnel', 'log']);
   const attachments = root.object('attachments');
-  attachments.only(['stagingDir', 'maxBytes', 'waitSeconds', 'upload']);
+  attachments.only(['stagingDir', 'maxBytes', 'waitSeconds', 'upload', 'roots']);
   const sender = root.object('sender');
   sender.only(['enabled', 'osascript', 'timeoutMs', 'perSecond', 'perChatPerSecond', 'confirmMs', 'followMs']);
   const dataDir = configPath(root.string('dataDir', join(homedir(), 'Library', 'Application Support', 'imessage-relay')), file);
@@ -97,8 +102,9 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
   const linkNode = root.object('link');
   const outbox = root.object('outbox');
   outbox.only(['degradedDepth', 'degradedAgeSeconds']);
+  const chatDb = configPath(root.string('chatDb', join(homedir(), 'Library', 'Messages', 'chat.db')), file);
   return {
-    chatDb: configPath(root.string('chatDb', join(homedir(), 'Library', 'Messages', 'chat.db')), file),
+    chatDb,
     dataDir,
     keyFile: configPath(root.string('keyFile', join(dataDir, 'relay.key')), file),
     hubUrl: url,
@@ -132,6 +138,7 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
       maxBytes: attachments.number('maxBytes', DEFAULT_MAX_FILE_BYTES, { min: 1, max: 2 ** 40, integer: true }),
       waitSeconds: attachments.number('waitSeconds', 600, { min: 1 }),
       upload: attachments.boolean('upload', true),
+      roots: attachments.strings('roots', [dirname(chatDb)]).map((r) => configPath(r, file)),
     },
     quietMinutes: root.number('quietMinutes', 0, { min: 0 }),
     retentionDays: root.number('retentionDays', 7, { min: 0 }),

@@ -14,11 +14,28 @@ function publicFile(f: FileRow): Record<string, unknown> {
   return { id: f.guid, name: f.name, bytes: f.bytes, sha256: f.sha256, mime_type: f.mime_type, created_at: new Date(f.created_at).toISOString() };
 }
 
-const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
+const MIME = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,128}$/i;
 const mimeOf = (type: string | null | undefined): string | null => {
   const t = (type ?? '').split(';')[0]!.trim().toLowerCase();
   return MIME.test(t) && t !== 'application/octet-stream' ? t : null;
 };
+
+/**
+ * Headers for a file's bytes built from metadata a relay supplied (not trusted): its type only if it
+ * is a plain `type/subtype` (else application/octet-stream), never sniffed, and always a download
+ * named by its made-safe name: an ASCII `filename` and the exact one in RFC 6266 `filename*`.
+ */
+export function downloadHeaders(name: string | null, mimeType: string | null): Record<string, string> {
+  const type = (mimeType ?? '').trim().toLowerCase();
+  const safe = safeFileName(name ?? 'attachment');
+  const ascii = safe.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const star = encodeURIComponent(safe).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return {
+    'content-type': MIME.test(type) ? type : 'application/octet-stream',
+    'x-content-type-options': 'nosniff',
+    'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${star}`,
+  };
+}
 
 /** The handlers; `readSend` also serves POST /v1/messages (its fields, and a file part saved as an upload). */
 export function fileRoutes(files: HubFiles, vault: FileVault, maxFileBytes: number) {
@@ -52,10 +69,8 @@ export function fileRoutes(files: HubFiles, vault: FileVault, maxFileBytes: numb
     if (f.state !== 'ready') throw new HttpError(410, `ATTACHMENT_${f.state.toUpperCase()}`, `this attachment's bytes are not available: ${f.error ?? f.state}`);
     const path = f.upload_id !== null ? vault.uploaded(f.upload_id) : vault.incomingPath(f.account, f.guid);
     if (path === null) throw new HttpError(410, 'ATTACHMENT_EXPIRED', 'the file this attachment was sent from is no longer kept');
-    const name = f.name ?? 'attachment';
     res.writeHead(200, {
-      'content-type': f.mime_type ?? 'application/octet-stream', 'content-length': String(f.bytes ?? 0),
-      'content-disposition': `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+      ...downloadHeaders(f.name, f.mime_type), 'content-length': String(f.bytes ?? 0),
       etag: `"${f.sha256 ?? ''}"`, 'x-content-sha256': f.sha256 ?? '', 'cache-control': 'private, max-age=86400',
     });
     if (method === 'HEAD') { res.end(); return; }

@@ -11,7 +11,10 @@ import type { FileState } from '../store/hub-files.js';
 import type { FileVault } from './file-vault.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const RELAY_STATES: Record<string, FileState> = { too_large: 'too_large', missing: 'missing', unreadable: 'unreadable', disabled: 'disabled' };
+const RELAY_STATES: Record<string, FileState> = {
+  too_large: 'too_large', missing: 'missing', unreadable: 'unreadable', disabled: 'disabled',
+  outside_root: 'outside_root', symlink: 'symlink', not_regular: 'not_regular',
+};
 
 export class FileReceiver {
   private readonly hashes = new ChunkHashes();

@@ -3,13 +3,16 @@
 // chat.db's total_bytes, or stops changing), bounded by a deadline. Then its chunk items and a `file`
 // item (size, SHA-256) are queued in the outbox in one transaction. A chunk item holds only where its
 // bytes are; they are read when the item goes out, so the outbox never holds a second copy.
+// Every read goes through AttachmentRoots (attachment-paths.ts): only regular files under
+// `attachments.roots`, never through a symbolic link; a refusal is reported to the hub with its reason.
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, read } from 'node:fs';
 import type { Clock } from '../clock.js';
-import { readAt } from '../file-io.js';
+import { readAtFd } from '../file-io.js';
 import type { Logger } from '../logger.js';
 import { FILE_CHUNK_BYTES, chunkCount, type IncomingFileStatus } from '../model/files.js';
 import type { MacStore, NewOutboxItem, RawOutboxItem, UploadRow } from '../store/mac-store.js';
+import type { AttachmentRoots } from './attachment-paths.js';
 
 export interface UploaderOptions {
   /** Larger files are reported as too_large, not sent. */
@@ -25,30 +28,49 @@ export interface UploaderDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: UploaderOptions;
+  /** Where attachments may be read from. */
+  readonly roots: AttachmentRoots;
   /** Items were queued: the link may send them. */
   readonly onQueued: (status: IncomingFileStatus) => void;
 }
 
 interface StoredChunk { guid: string; index: number; path: string; offset: number; length: number }
 
-async function sha256(path: string): Promise<{ bytes: number; sha: string }> {
+/** SHA-256 of an open file, read from its start in 1 MiB pieces without blocking the event loop. */
+async function sha256(fd: number): Promise<{ bytes: number; sha: string }> {
   const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
   let bytes = 0;
-  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    h.update(c as Buffer);
-    bytes += (c as Buffer).length;
+  for (;;) {
+    const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, bytes, (err, got) => (err ? reject(err) : resolve(got))));
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    bytes += n;
   }
   return { bytes, sha: h.digest('hex') };
 }
 
-/** A chunk item as it goes on the wire: its bytes read now (empty if the file is gone: the hub's check then fails). */
-export function chunkOnWire(item: RawOutboxItem, logger: Logger): RawOutboxItem {
+/** The error code GET /v1/attachments/{guid} answers for a status (README "Error codes"). */
+const codeOf = (status: IncomingFileStatus): string => `ATTACHMENT_${status.toUpperCase()}`;
+
+/**
+ * A chunk item as it goes on the wire: its bytes read now, through the same checks as when the file
+ * was hashed (empty if the file is gone or refused: the hub's check then fails).
+ */
+export function chunkOnWire(item: RawOutboxItem, logger: Logger, roots: AttachmentRoots): RawOutboxItem {
   const c = JSON.parse(item.body) as StoredChunk;
   let data = '';
-  try {
-    data = readAt(c.path, c.offset, c.length).toString('base64');
-  } catch (err) {
-    logger.warn({ err: (err as Error).message, index: c.index }, 'an attachment chunk could not be read: the hub will mark the file corrupt');
+  const opened = roots.open(c.path);
+  if (!opened.ok) {
+    logger.warn({ code: opened.status === 'absent' ? 'ATTACHMENT_MISSING' : codeOf(opened.status), index: c.index }, `an attachment chunk could not be read (${opened.reason}): the hub will mark the file corrupt`);
+  } else {
+    try {
+      data = readAtFd(opened.fd, c.offset, c.length).toString('base64');
+    } catch (err) {
+      logger.warn({ err: (err as NodeJS.ErrnoException).code ?? 'error', index: c.index }, 'an attachment chunk could not be read: the hub will mark the file corrupt');
+    } finally {
+      closeSync(opened.fd);
+    }
   }
   return { ...item, body: JSON.stringify({ guid: c.guid, index: c.index, data }) };
 }
@@ -101,8 +123,10 @@ export class AttachmentUploader {
     }
     items.push({ type: 'file', id: `file:${u.guid}`, body: { guid: u.guid, name: u.name, mime_type: u.mimeType, bytes, sha256: sha, chunks: items.length, status, error } });
     this.deps.store.queueUpload(u.guid, items);
-    if (status !== 'complete') this.deps.logger.warn({ status }, `attachment not sent to the hub: ${error ?? status}`);
-    else this.deps.logger.info({ bytes, chunks: items.length - 1 }, 'attachment queued for the hub');
+    if (status !== 'complete') {
+      this.deps.logger.warn({ status, code: codeOf(status) }, `attachment not sent to the hub: ${error ?? status}`);
+      this.deps.logger.debug({ status, path: u.path }, 'attachment not sent: its path');
+    } else this.deps.logger.info({ bytes, chunks: items.length - 1 }, 'attachment queued for the hub');
     this.deps.onQueued(status);
   }
 
@@ -113,29 +137,27 @@ export class AttachmentUploader {
       if (late) this.finish(u, 'missing', 'Messages recorded no file for this attachment');
       return;
     }
-    let size: number;
-    try {
-      const st = statSync(u.path);
-      if (!st.isFile()) return this.finish(u, 'unreadable', 'not a regular file');
-      size = st.size;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return this.finish(u, 'unreadable', `${code ?? 'error'}: the file cannot be read (Full Disk Access?)`);
+    const opened = this.deps.roots.open(u.path);
+    if (!opened.ok) {
+      if (opened.status !== 'absent') return this.finish(u, opened.status, opened.reason);
       if (late) this.finish(u, 'missing', `the file did not appear within ${Math.round(waitMs / 1000)} s`);
       return;
     }
-    if (size > maxBytes) return this.finish(u, 'too_large', `${size} bytes is more than the relay sends (${maxBytes})`, size);
+    const size = opened.size;
     const complete = (u.expectedBytes !== null && u.expectedBytes > 0 && size === u.expectedBytes) || (size > 0 && size === u.lastSize) || (late && size > 0);
-    if (!complete) {
+    if (size > maxBytes || !complete) {
+      closeSync(opened.fd);
+      if (size > maxBytes) return this.finish(u, 'too_large', `${size} bytes is more than the relay sends (${maxBytes})`, size);
       if (late) return this.finish(u, 'missing', `the file was still empty after ${Math.round(waitMs / 1000)} s`);
-      this.deps.store.noteUploadSize(u.guid, size);
-      return;
+      return this.deps.store.noteUploadSize(u.guid, size);
     }
     let got: { bytes: number; sha: string };
     try {
-      got = await sha256(u.path);
+      got = await sha256(opened.fd);
     } catch (err) {
       return this.finish(u, 'unreadable', `${(err as NodeJS.ErrnoException).code ?? 'error'}: the file cannot be read`);
+    } finally {
+      closeSync(opened.fd);
     }
     // Still being written (it grew while it was hashed): look again later.
     if (got.bytes !== size && !late) return this.deps.store.noteUploadSize(u.guid, got.bytes);

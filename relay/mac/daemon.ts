@@ -2,7 +2,7 @@
 // → link to the hub; commands from the hub → inbox. Plus /health, /metrics and logs.
 import { createServer, type Server } from 'node:http';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ChatDbReader } from '../chatdb/reader.js';
 import { parseState } from '../chatdb/reader-state.js';
@@ -28,6 +28,7 @@ import { Sender } from '../messages-app/sender.js';
 import { AttachmentStaging } from '../messages-app/staging.js';
 import type { CommandItem } from '../model/wire.js';
 import { AttachmentUploader, chunkOnWire } from './attachment-uploader.js';
+import { AttachmentRoots } from './attachment-paths.js';
 import { tunnelHealth } from '../tunnel/tunnel-health.js';
 import type { TunnelWatchdog } from '../tunnel/watchdog.js';
 import { watchTunnel } from '../tunnel/watch-tunnel.js';
@@ -58,6 +59,7 @@ export class MacDaemon {
   private readonly sentRows: SentRows;
   private readonly staging: AttachmentStaging;
   private readonly uploader: AttachmentUploader | null;
+  private readonly roots: AttachmentRoots;
   private readonly tunnel: TunnelWatchdog | null;
   private automationDenied = false;
   private http: Server | null = null;
@@ -95,8 +97,9 @@ export class MacDaemon {
     this.sentRows = new SentRows(config.chatDb);
     const a = config.attachments;
     this.staging = new AttachmentStaging(a.stagingDir, a.maxBytes);
+    this.roots = new AttachmentRoots(a.roots ?? [dirname(config.chatDb)]);
     this.uploader = !a.upload ? null : new AttachmentUploader({
-      store: this.store, clock, logger, options: { maxBytes: a.maxBytes, waitMs: a.waitSeconds * 1000, lookEveryMs: 1000 },
+      store: this.store, clock, logger, roots: this.roots, options: { maxBytes: a.maxBytes, waitMs: a.waitSeconds * 1000, lookEveryMs: 1000 },
       onQueued: (status) => { this.metrics.inc('attachments_total', 1, { status }); this.depthCache.at = 0; this.session?.pump(); },
     });
     const s = config.sender;
@@ -126,7 +129,7 @@ export class MacDaemon {
           onSent: (n) => this.metrics.inc('events_forwarded_total', n),
           onAcked: (n) => { this.metrics.inc('events_acked_total', n); this.depthCache.at = 0; },
           onCommands: (n) => { this.metrics.inc('commands_total', n, { result: 'received' }); this.sender?.wake(); },
-          expandChunk: (item) => chunkOnWire(item, logger),
+          expandChunk: (item) => chunkOnWire(item, logger, this.roots),
           beforeCommands: (items) => this.stageChunks(items),
           beginSend: this.sender === null ? undefined : (id, body) => this.sender!.beginNow(id, body),
         });

@@ -19,7 +19,13 @@ export interface FileRef {
 }
 
 /** What became of an incoming attachment's bytes (the `file` outbox item and GET /v1/attachments). */
-export type IncomingFileStatus = 'complete' | 'too_large' | 'missing' | 'unreadable' | 'disabled';
+export type IncomingFileStatus = 'complete' | 'too_large' | 'missing' | 'unreadable' | 'disabled' | AttachmentRefusal;
+
+/**
+ * Why the relay refused to read an attachment's file (README "Incoming files"): its path is not under
+ * `attachments.roots`, a symbolic link lies on the way below the root, or it is not a regular file.
+ */
+export type AttachmentRefusal = 'outside_root' | 'symlink' | 'not_regular';
 
 export const chunkCount = (bytes: number): number => Math.ceil(bytes / FILE_CHUNK_BYTES);
 
@@ -29,13 +35,14 @@ export const isSha256Hex = (s: unknown): s is string => typeof s === 'string' &&
 
 /**
  * A file name safe to create anywhere and still recognisable to the recipient: the last path segment,
- * without control characters, slashes, backslashes, colons or leading dots, at most 200 UTF-8 bytes
- * (extension kept). Empty results become `file`.
+ * without control characters, slashes, backslashes, colons or leading dots, and without bidirectional
+ * controls (U+202A–202E, U+2066–2069, U+200E/F, U+061C: they make `exe.jpg` look like `gpj.exe`), at
+ * most 200 UTF-8 bytes (extension kept). Empty results become `file`.
  */
 export function safeFileName(name: string): string {
-  const last = name.split(/[/\\]/).pop() ?? '';
+  const last = name.replace(/\p{Bidi_Control}/gu, '').split(/[/\\]/).pop() ?? '';
   // eslint-disable-next-line no-control-regex
-  let clean = last.normalize('NFC').replace(/[\u0000-\u001f\u007f:]/g, '_').replace(/^[.\s]+/, '').trim();
+  let clean = last.normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f:]/g, '_').replace(/^[.\s]+/, '').trim();
   if (clean === '') return 'file';
   const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
   if (bytes(clean) > 200) {

@@ -5,7 +5,8 @@ import type { Db } from './database.js';
 import type { Tx } from './hub-store.js';
 
 /** pending: the event arrived, the bytes not yet; ready: served; the rest say why there are no bytes. */
-export type FileState = 'pending' | 'ready' | 'too_large' | 'missing' | 'unreadable' | 'corrupt' | 'disabled';
+export type FileState = 'pending' | 'ready' | 'too_large' | 'missing' | 'unreadable' | 'corrupt' | 'disabled'
+  | 'outside_root' | 'symlink' | 'not_regular';
 
 export interface FileRow {
   readonly account: string;
