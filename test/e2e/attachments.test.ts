@@ -7,9 +7,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } fro
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeAttributedBody } from '../../relay/simulator/typedstream-writer.js';
-import type { AttachmentSpec } from '../../relay/simulator/messages-db.js';
 import { sleep, waitFor } from '../support/chatdb-env.js';
-import { ALICE, DM, RelayEnv, TOKEN } from '../support/relay-env.js';
+import { ALICE, DM, RelayEnv, TOKEN, attachmentFromAlice, fetchAttachment } from '../support/relay-env.js';
 
 const GROUP = 'iMessage;+;chat888000000000000001';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -35,23 +34,6 @@ function form(fields: Record<string, string>, file?: { bytes: Buffer; name: stri
 const postForm = (env: RelayEnv, body: FormData, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, { method: 'POST', body, headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
 
-/** Polls GET /v1/attachments/{guid} until it answers something other than 503 (pending) or 404 (its event not here yet). */
-/** A message from Alice in the DM that is only an attachment (its row, then its attachment row). */
-function attachmentFromAlice(env: RelayEnv, attachment: AttachmentSpec): void {
-  const row = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
-  env.writer.attach(row.rowid, attachment);
-}
-
-async function fetchAttachment(env: RelayEnv, url: string, timeoutMs = 15_000): Promise<Response> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await fetch(`http://127.0.0.1:${env.apiPort}${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    if ((res.status !== 503 && res.status !== 404) || Date.now() > until) return res;
-    await res.arrayBuffer();
-    await sleep(100);
-  }
-}
-
 describe('attachments', () => {
   const env = new RelayEnv();
   let staging = '';
@@ -59,7 +41,7 @@ describe('attachments', () => {
   before(async () => {
     await env.prepare({
       hubApi: { maxFileBytes: 3_000_000 },
-      macExtra: { attachments: { stagingDir: join(env.dir, 'home', 'Library', 'Messages', 'Attachments', 'imessage-relay'), maxBytes: 2_000_000, waitSeconds: 3 } },
+      macExtra: { attachments: { stagingDir: join(env.dir, 'home', 'Library', 'Messages', 'Attachments', 'imessage-relay'), maxBytes: 2_000_000, waitSeconds: 3, roots: [join(env.dir, 'home', 'Library', 'Messages')] } },
     });
     staging = join(env.dir, 'home', 'Library', 'Messages', 'Attachments', 'imessage-relay');
     incoming = join(env.dir, 'home', 'Library', 'Messages', 'Attachments', 'in');
@@ -201,7 +183,7 @@ describe('attachments survive kill -9', () => {
   let incoming = '';
   before(async () => {
     await env.prepare({ macExtra: { attachments: { stagingDir: join(env.dir, 'staging'), waitSeconds: 30 } } });
-    incoming = join(env.dir, 'in');
+    incoming = join(env.dir, 'Messages', 'Attachments'); // under chat.db's folder: the default attachments.roots
     mkdirSync(incoming, { recursive: true });
     env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
   });

@@ -3,8 +3,8 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNewKeyFile } from '../../relay/link/keys.js';
-import type { MessagesDb } from '../../relay/simulator/messages-db.js';
-import { makeMessagesDb, tempDir } from './chatdb-env.js';
+import type { AttachmentSpec, MessagesDb } from '../../relay/simulator/messages-db.js';
+import { makeMessagesDb, sleep, tempDir } from './chatdb-env.js';
 import { CliProcess, freePort } from './processes.js';
 import { FAKE_OSASCRIPT } from './fake-messages.js';
 import type { Scenario } from '../../relay/simulator/messages-app/scenario.js';
@@ -138,3 +138,20 @@ export class RelayEnv {
 
 export const DM = 'iMessage;-;+15555550123';
 export const ALICE = '+15555550123';
+
+/** A message from Alice in the DM that is only an attachment (its row, then its attachment row). */
+export function attachmentFromAlice(env: RelayEnv, attachment: AttachmentSpec): void {
+  const row = env.writer.insert({ chat: DM, handle: ALICE, text: '\uFFFC' });
+  env.writer.attach(row.rowid, attachment);
+}
+
+/** Polls GET /v1/attachments/{guid} until it answers something other than 503 (pending) or 404 (its event not here yet). */
+export async function fetchAttachment(env: RelayEnv, url: string, timeoutMs = 15_000): Promise<Response> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${env.apiPort}${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if ((res.status !== 503 && res.status !== 404) || Date.now() > until) return res;
+    await res.arrayBuffer();
+    await sleep(100);
+  }
+}
