@@ -84,6 +84,9 @@ describe('file names', () => {
     assert.equal(safeFileName('.hidden'), 'hidden');
     assert.equal(safeFileName('a\u0000b\nc:d.txt'), 'a_b_c_d.txt');
     assert.equal(safeFileName('..'), 'file');
+    assert.equal(safeFileName('invoice\u202Efdp.exe'), 'invoicefdp.exe', 'no right-to-left override (U+202A–202E)');
+    assert.equal(safeFileName('\u2066a\u2067b\u2068c\u2069.txt'), 'abc.txt', 'no isolates (U+2066–2069)');
+    assert.equal(safeFileName('\u202E/../\u202Dx.png'), 'x.png', 'controls cannot hide a path either');
     const long = safeFileName(`${'é'.repeat(300)}.heic`);
     assert.ok(Buffer.byteLength(long) <= 200 && long.endsWith('.heic'), 'shortened on UTF-8 bytes, extension kept');
   });
