@@ -60,8 +60,12 @@ export class WebhookDispatcher {
     this.poster.close();
   }
 
-  /** Dead letters were put back in line: read the store again from the start. */
+  /**
+   * Dead letters were put back in line: read the store again from the start. Deliveries answered
+   * but not yet recorded are written first, or the re-read would find them pending and POST them again.
+   */
   reload(): void {
+    this.flush();
     this.loadedUpTo = 0;
     this.wake();
   }
