@@ -5,7 +5,7 @@ import type { WebhookConfig } from '../../relay/config/hub-config.js';
 import { Metrics } from '../../relay/health/metrics.js';
 import { WebhookDispatcher } from '../../relay/hub/webhook-dispatcher.js';
 import { silentLogger } from '../../relay/logger.js';
-import { systemClock } from '../../relay/clock.js';
+import { systemClock, type Clock } from '../../relay/clock.js';
 import { HubStore } from '../../relay/store/hub-store.js';
 import { tempDir } from './chatdb-env.js';
 
@@ -20,22 +20,23 @@ export class DispatchEnv {
   private readonly cleanup: () => void;
   private seq = 0;
 
-  constructor(private readonly hooks: readonly WebhookConfig[]) {
+  /** `clock` drives the store and the dispatchers (signature timestamps among them). */
+  constructor(private readonly hooks: readonly WebhookConfig[], clock: Clock = systemClock) {
     const t = tempDir('imr-dispatch-');
     this.cleanup = t.cleanup;
-    this.store = new HubStore(join(t.dir, 'hub.db'), () => Date.now());
+    this.store = new HubStore(join(t.dir, 'hub.db'), () => clock.now());
     this.store.events.relay('alice', 'KEY', 'store-1');
     const metrics = new Metrics();
     metrics.counter('webhook_deliveries_total', 'attempts');
-    this.dispatchers = hooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock: systemClock, logger: silentLogger(), metrics }));
+    this.dispatchers = hooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock, logger: silentLogger(), metrics }));
     for (const d of this.dispatchers) d.start();
   }
 
   /** Stores one incoming message per guid in the chat with `handle` and hands them to every dispatcher. */
-  ingest(handle: string, guids: readonly string[]): void {
+  ingest(handle: string, guids: readonly string[], text = (guid: string): string => `text ${guid}`): void {
     const chat = { guid: `iMessage;-;${handle}`, identifier: handle, name: null, is_group: false, participants: [handle] };
     const items = guids.map((guid) => ({ seq: ++this.seq, type: 'event' as const, id: `message:${guid}`,
-      body: { kind: 'message', guid, chat, sender: handle, service: 'iMessage', date: '2026-01-01T00:00:00.000Z', text: `text ${guid}`, attachments: [], backlog: false } }));
+      body: { kind: 'message', guid, chat, sender: handle, service: 'iMessage', date: '2026-01-01T00:00:00.000Z', text: text(guid), attachments: [], backlog: false } }));
     const r = this.store.events.ingest('alice', items, this.hooks.map((h) => h.name));
     for (const d of this.dispatchers) d.offer(r.inserted);
   }
