@@ -39,8 +39,11 @@ export class WebhookDispatcher {
   private stopped = true;
   private needLoad = true;
   private readonly poster: { post: Post; close: () => void };
-  /** Delivered but not yet recorded: written together every few ms (a crash in between only repeats POSTs). */
-  private delivered: number[] = [];
+  /**
+   * Delivered but not yet recorded: written together every few ms (a crash in between only repeats
+   * POSTs). Still pending in the store, so a re-read from the start must skip them.
+   */
+  private delivered = new Set<number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -60,12 +63,8 @@ export class WebhookDispatcher {
     this.poster.close();
   }
 
-  /**
-   * Dead letters were put back in line: read the store again from the start. Deliveries answered
-   * but not yet recorded are written first, or the re-read would find them pending and POST them again.
-   */
+  /** Dead letters were put back in line: read the store again from the start. */
   reload(): void {
-    this.flush();
     this.loadedUpTo = 0;
     this.wake();
   }
@@ -117,7 +116,7 @@ export class WebhookDispatcher {
       const rows = this.deps.store.deliveries.pending(this.deps.hook.name, this.loadedUpTo, 1000);
       for (const r of rows) {
         this.loadedUpTo = r.event_seq;
-        if (this.known.has(r.event_seq)) continue;
+        if (this.known.has(r.event_seq) || this.delivered.has(r.event_seq)) continue;
         this.known.add(r.event_seq);
         const lane = this.lanes.get(r.lane);
         if (lane === undefined) this.lanes.set(r.lane, [r]);
@@ -130,9 +129,9 @@ export class WebhookDispatcher {
   private flush(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.delivered.length === 0) return;
-    const seqs = this.delivered;
-    this.delivered = [];
+    if (this.delivered.size === 0) return;
+    const seqs = [...this.delivered];
+    this.delivered = new Set();
     try {
       this.deps.store.deliveries.markDelivered(this.deps.hook.name, seqs);
     } catch (err) {
@@ -141,8 +140,8 @@ export class WebhookDispatcher {
   }
 
   private recordDelivered(seq: number): void {
-    this.delivered.push(seq);
-    if (this.delivered.length >= 500) this.flush();
+    this.delivered.add(seq);
+    if (this.delivered.size >= 500) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), 20);
   }
 
