@@ -39,8 +39,11 @@ export class WebhookDispatcher {
   private stopped = true;
   private needLoad = true;
   private readonly poster: { post: Post; close: () => void };
-  /** Delivered but not yet recorded: written together every few ms (a crash in between only repeats POSTs). */
-  private delivered: number[] = [];
+  /**
+   * Delivered but not yet recorded: written together every few ms (a crash in between only repeats
+   * POSTs). Still pending in the store, so a re-read from the start must skip them.
+   */
+  private delivered = new Set<number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -113,7 +116,7 @@ export class WebhookDispatcher {
       const rows = this.deps.store.deliveries.pending(this.deps.hook.name, this.loadedUpTo, 1000);
       for (const r of rows) {
         this.loadedUpTo = r.event_seq;
-        if (this.known.has(r.event_seq)) continue;
+        if (this.known.has(r.event_seq) || this.delivered.has(r.event_seq)) continue;
         this.known.add(r.event_seq);
         const lane = this.lanes.get(r.lane);
         if (lane === undefined) this.lanes.set(r.lane, [r]);
@@ -126,9 +129,9 @@ export class WebhookDispatcher {
   private flush(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.delivered.length === 0) return;
-    const seqs = this.delivered;
-    this.delivered = [];
+    if (this.delivered.size === 0) return;
+    const seqs = [...this.delivered];
+    this.delivered = new Set();
     try {
       this.deps.store.deliveries.markDelivered(this.deps.hook.name, seqs);
     } catch (err) {
@@ -137,8 +140,8 @@ export class WebhookDispatcher {
   }
 
   private recordDelivered(seq: number): void {
-    this.delivered.push(seq);
-    if (this.delivered.length >= 500) this.flush();
+    this.delivered.add(seq);
+    if (this.delivered.size >= 500) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), 20);
   }
 

@@ -1,20 +1,49 @@
-// A webhook receiver for tests: records every POST, checks its signature, and can be told to fail.
+// A webhook receiver for tests: records every POST, checks its signature independently of the hub's
+// code (node:crypto over "<timestamp>.<body>", as the README documents), and can be told to fail.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { verify } from '../../relay/hub/webhook-signature.js';
+
+/**
+ * The signature check a receiver would write from the README alone, independent of
+ * relay/hub/webhook-signature.ts: `v1=` + 64 hex digits of HMAC-SHA256(secret, "<ts>.<body>"),
+ * compared in constant time, timestamp at most 300 s from `nowS`.
+ */
+export function referenceVerify(secret: string, timestamp: string, body: string, signature: string, nowS: number): boolean {
+  if (!/^\d+$/.test(timestamp) || Math.abs(nowS - Number(timestamp)) > 300) return false;
+  const m = /^v1=([0-9a-f]{64})$/.exec(signature);
+  if (m === null) return false;
+  const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest();
+  return timingSafeEqual(expected, Buffer.from(m[1]!, 'hex'));
+}
 
 export interface Received {
   readonly id: string;
   readonly body: { id: string; seq: number; account: string; prompt: boolean; event: Record<string, unknown> };
   readonly signatureOk: boolean;
   readonly attempt: number;
+  /** The request as it came: headers (lower-case names) and the body text. */
+  readonly raw: { readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string };
+}
+
+/** One POST whatever its outcome: answered 2xx (`ok`) or failed on purpose. */
+export interface Post {
+  readonly id: string;
+  readonly attempt: number;
+  readonly ok: boolean;
 }
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
   /** Answer this status instead of 200 while set. */
   failWith: number | null = null;
+  /** Answer 500 to the events this returns true for (while `failWith` is not set). */
+  failWhen: ((body: Received['body']) => boolean) | null = null;
   /** Requests answered with a failure. */
   failures = 0;
+  /** Every POST in arrival order, failed or not. */
+  readonly posts: Post[] = [];
+  /** Called after a POST was answered 2xx. */
+  onReceived: ((r: Received) => void) | null = null;
   private server: Server | null = null;
 
   /** Lean mode (benchmarks): only count distinct event ids, no parsing or signature check. */
@@ -30,21 +59,27 @@ export class WebhookReceiver {
         req.on('end', () => { res.writeHead(200); res.end('ok'); });
         return;
       }
-      let body = '';
-      req.on('data', (d: Buffer) => { body += d.toString(); });
+      const chunks: Buffer[] = [];
+      req.on('data', (d: Buffer) => { chunks.push(d); });
       req.on('end', () => {
-        if (this.failWith !== null) {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const id = String(req.headers['x-relay-event-id']);
+        const attempt = Number(req.headers['x-relay-delivery-attempt']);
+        const parsed = this.failWith === null ? JSON.parse(body) as Received['body'] : null;
+        if (parsed === null || this.failWhen?.(parsed) === true) {
           this.failures++;
-          res.writeHead(this.failWith);
+          this.posts.push({ id, attempt, ok: false });
+          res.writeHead(this.failWith ?? 500);
           res.end('failing on purpose');
           return;
         }
-        const ts = Number(req.headers['x-relay-timestamp']);
-        const ok = verify(this.secret, ts, body, String(req.headers['x-relay-signature'] ?? ''), Math.floor(Date.now() / 1000));
-        const parsed = JSON.parse(body) as Received['body'];
-        this.received.push({ id: String(req.headers['x-relay-event-id']), body: parsed, signatureOk: ok, attempt: Number(req.headers['x-relay-delivery-attempt']) });
+        const ok = referenceVerify(this.secret, String(req.headers['x-relay-timestamp'] ?? ''), body, String(req.headers['x-relay-signature'] ?? ''), Math.floor(Date.now() / 1000));
+        const r: Received = { id, body: parsed, signatureOk: ok, attempt, raw: { headers: { ...req.headers }, body } };
+        this.received.push(r);
+        this.posts.push({ id, attempt, ok: true });
         res.writeHead(200);
         res.end('ok');
+        this.onReceived?.(r);
       });
     });
     this.server.keepAliveTimeout = 30_000;
