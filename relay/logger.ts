@@ -45,7 +45,11 @@ export function createLogger(o: LoggerOptions = {}): Logger {
 export async function createProcessLogger(o: LoggerOptions & { readonly file: string | null }): Promise<Logger> {
   if (o.file === null) return createLogger(o);
   mkdirSync(dirname(o.file), { recursive: true, mode: 0o700 });
-  chmodSync(dirname(o.file), 0o700);
+  try {
+    chmodSync(dirname(o.file), 0o700);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EPERM') throw err; // a folder that is not ours: leave it
+  }
   // Log files are 0600 whatever the umask (sonic-boom opens each new file with this mode).
   const file = await roll({ file: o.file, frequency: 'daily', size: '20m', mkdir: true, symlink: true, limit: { count: 14 }, mode: 0o600 });
   file.once('ready', () => tightenLogFiles(dirname(o.file!)));
