@@ -1,14 +1,21 @@
 // The HTTP endpoints monitoring uses: GET /health (JSON, 200 or 503) and GET /metrics (Prometheus
 // text). Both answer from in-memory state, so they stay fast whatever else the process is doing.
+// /health shows the full report only to an authorised request; anyone else sees states and reasons.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenError } from '../errors.js';
-import { httpStatus, type HealthReport } from './report.js';
+import { httpStatus, publicReport, type HealthReport } from './report.js';
 import type { Metrics } from './metrics.js';
 
 export interface HealthSources {
   readonly report: () => HealthReport;
   readonly metrics: Metrics;
+  /**
+   * True when the request may see the full report (the hub: its API bearer token). Without it, or
+   * when it says no, /health shows each component's state, reason and code only (no accounts, no
+   * handles, no cursors): the Mac, which has no token, always answers that way.
+   */
+  readonly authorized?: (req: IncomingMessage) => boolean;
 }
 
 /** Handles /health and /metrics; returns false for any other path. */
@@ -17,7 +24,7 @@ export function serveHealth(req: IncomingMessage, res: ServerResponse, sources: 
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (path === '/health') {
     const report = sources.report();
-    const body = JSON.stringify(report);
+    const body = JSON.stringify(sources.authorized?.(req) === true ? report : publicReport(report));
     res.writeHead(httpStatus(report), { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;

@@ -1,6 +1,8 @@
 // The assistant API on the hub (README "Assistant API"): send commands (text or files), their status,
 // chats, events by long-poll, dead letters, uploads and attachments (api-files.ts); plus /health and
-// /metrics. Bearer token on everything under /v1.
+// /metrics. Bearer token on everything under /v1 (and for /health's detail). Every answer carries an
+// X-Request-Id; an unexpected failure is a bare 500 INTERNAL whose detail goes to the log.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chunkCount, isUuid, type FileRef } from '../model/files.js';
 import type { HealthSources } from '../health/server.js';
@@ -10,7 +12,8 @@ import type { CommandRow } from '../store/hub-commands.js';
 import type { EventFeed } from './event-feed.js';
 import type { FileVault } from './file-vault.js';
 import { fileRoutes } from './api-files.js';
-import { bearerMatches, HttpError, sendError, sendJson } from './http-io.js';
+import type { Logger } from '../logger.js';
+import { bearerMatches, HttpError, pathSegment, sendFailure, sendJson } from './http-io.js';
 
 export interface ApiDeps {
   readonly token: string;
@@ -18,6 +21,8 @@ export interface ApiDeps {
   readonly accounts: readonly string[];
   readonly feed: EventFeed;
   readonly health: HealthSources;
+  /** Where the detail of an internal error goes, with its request id. */
+  readonly logger: Logger;
   readonly vault: FileVault;
   /** Largest file accepted by POST /v1/files and POST /v1/messages. */
   readonly maxFileBytes: number;
@@ -53,8 +58,14 @@ function intParam(url: URL, name: string, fallback: number, min: number, max: nu
 
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (serveHealth(req, res, deps.health)) return;
-    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    // /health without the token shows states and reasons only; with it, the full report.
+    if (serveHealth(req, res, { ...deps.health, authorized: (r) => bearerMatches(r, deps.token) })) return;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://hub.invalid');
+    } catch {
+      throw new HttpError(400, 'BAD_PATH', 'the request target is not a valid path');
+    }
     if (!url.pathname.startsWith('/v1/')) throw new HttpError(404, 'NOT_FOUND', `no such path ${url.pathname}`);
     if (!bearerMatches(req, deps.token)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
     const parts = url.pathname.split('/').filter((p) => p !== '');
@@ -64,7 +75,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       return createMessage(req, res);
     }
     if (parts[1] === 'messages' && parts.length === 3 && method === 'GET') {
-      const c = deps.store.commands.get(decodeURIComponent(parts[2]!));
+      const c = deps.store.commands.get(pathSegment(parts[2]!));
       if (c === null || c.body['kind'] !== 'send') throw new HttpError(404, 'NOT_FOUND', 'no message command with that id');
       return sendJson(res, 200, publicCommand(c));
     }
@@ -73,7 +84,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       return uploadFile(req, url, res);
     }
     if (parts[1] === 'attachments' && parts.length === 3 && (method === 'GET' || method === 'HEAD')) {
-      return serveAttachment(decodeURIComponent(parts[2]!), url, method, res);
+      return serveAttachment(pathSegment(parts[2]!), url, method, res);
     }
     if (parts[1] === 'chats' && parts.length === 2 && method === 'GET') {
       return sendJson(res, 200, { chats: deps.store.events.chats(intParam(url, 'limit', 500, 1, 5000)) });
@@ -83,7 +94,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       return sendJson(res, 200, { dead_letters: deps.store.deliveries.dead().map((d) => ({ hook: d.hook, seq: d.event_seq, id: d.event_id, account: d.account, attempts: d.attempts, last_error: d.last_error })) });
     }
     if (parts[1] === 'dead-letters' && parts.length === 5 && parts[4] === 'retry' && method === 'POST') {
-      const hook = decodeURIComponent(parts[2]!);
+      const hook = pathSegment(parts[2]!);
       if (!deps.store.deliveries.revive(hook, Number(parts[3]))) throw new HttpError(404, 'NOT_FOUND', 'no such dead letter');
       deps.onRevive(hook);
       return sendJson(res, 202, { retrying: true });
@@ -123,7 +134,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       if (typeof account !== 'string' || !deps.accounts.includes(account)) throw new HttpError(400, 'BAD_REQUEST', `"account" must be one of ${deps.accounts.join(', ')}`);
       const key = req.headers['idempotency-key'];
-      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255)) throw new HttpError(400, 'BAD_REQUEST', 'Idempotency-Key must be 1 to 255 characters');
+      // No control characters: the store derives the keys of a call's later parts with U+001F, which no client key can hold.
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[\u0000-\u001f\u007f]/.test(key))) {
+        throw new HttpError(400, 'BAD_REQUEST', 'Idempotency-Key must be 1 to 255 characters, none of them control characters');
+      }
       const to = { chat_guid: chatGuid ?? null, handle: handle ?? null, service };
       // Messages sends a file and a text as two messages: the file first, then the text.
       const parts: Array<{ body: Record<string, unknown>; chunks?: { fileId: string; count: number } }> = [];
@@ -162,9 +176,8 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   };
 
   return (req, res) => {
-    route(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return sendError(res, err);
-      sendError(res, new HttpError(500, 'INTERNAL', (err as Error).message));
-    });
+    const requestId = randomUUID();
+    res.setHeader('x-request-id', requestId);
+    route(req, res).catch((err: unknown) => sendFailure(req, res, err, requestId, deps.logger));
   };
 }

@@ -1,7 +1,9 @@
-// Small HTTP helpers for the hub's API: JSON answers with stable error codes, bounded JSON bodies,
-// and the constant-time bearer token check.
+// Small HTTP helpers for the hub's API: JSON answers with stable error codes (an unexpected failure
+// is a bare INTERNAL with a request id, its detail only in the log), bounded JSON bodies, path
+// segments decoded without throwing, and the constant-time bearer token check.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -15,9 +17,38 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } },
-    err.status === 401 ? { 'www-authenticate': 'Bearer realm="imessage-relay"' } : {});
+/**
+ * Answers a failed request: an HttpError with its status, code and message; anything else as
+ * 500 `INTERNAL` with the message "internal error" (no path, no SQLite text), its detail logged
+ * with the request id. A request whose body was not read (a 401, or a refusal before the upload)
+ * is answered with `Connection: close`: the body is never drained.
+ */
+export function sendFailure(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, logger: Logger): void {
+  const known = err instanceof HttpError ? err : null;
+  if (known === null) {
+    const e = err as { code?: unknown; message?: unknown; stack?: unknown };
+    logger.error({ request_id: requestId, method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200),
+      code: typeof e?.code === 'string' ? e.code : null, err: String(e?.message ?? err), stack: typeof e?.stack === 'string' ? e.stack : undefined },
+    'API request failed: internal error');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = known?.status ?? 500;
+  const headers: Record<string, string> = {};
+  if (!req.complete) headers['connection'] = 'close';
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="imessage-relay"';
+  sendJson(res, status, { error: { code: known?.code ?? 'INTERNAL', message: known?.message ?? 'internal error', request_id: requestId } }, headers);
+}
+
+/** One path segment, percent-decoded. @throws HttpError 400 BAD_PATH for a malformed escape. */
+export function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'BAD_PATH', 'the path has a malformed percent-encoding');
+  }
 }
 
 /** Reads a JSON object body of at most `limit` bytes. */

@@ -137,7 +137,7 @@ export class Hub {
     const linkPort = await this.server.listen();
     const handler = createApiHandler({
       token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
-      vault: this.vault, maxFileBytes: config.api.maxFileBytes,
+      vault: this.vault, maxFileBytes: config.api.maxFileBytes, logger,
       health: { report: () => this.health(), metrics: this.metrics },
       onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),

@@ -15,7 +15,7 @@ import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
 import { LinkClient } from '../link/client.js';
 import { parsePublicKey, readKeyFile } from '../link/keys.js';
 import { RelayError } from '../errors.js';
-import { anonymiseChat, anonymiseHandle, type Logger } from '../logger.js';
+import { handleAnonymiser, loadLogSecret, type HandleAnonymiser, type Logger } from '../logger.js';
 import { eventId } from '../model/event-id.js';
 import type { RelayEvent } from '../model/events.js';
 import { MacStore } from '../store/mac-store.js';
@@ -69,6 +69,8 @@ export class MacDaemon {
   private lastInboundAt: number | null = null;
   private lastEventAt: number | null = null;
   private depthCache = { at: 0, value: { count: 0, oldestAgeMs: null as number | null } };
+  /** Handles in logs: shortened, tagged with a hash keyed by `<dataDir>/log.secret`. */
+  private readonly anon: HandleAnonymiser;
 
   constructor(private readonly deps: MacDaemonDeps) {
     const { config, logger, clock } = deps;
@@ -76,6 +78,7 @@ export class MacDaemon {
     this.linkState.since = this.startedAt;
     const keys = readKeyFile(config.keyFile);
     const hubKey = parsePublicKey(config.hubPublicKey, 'hub.publicKey');
+    this.anon = handleAnonymiser(loadLogSecret(config.dataDir), config.log.logContent);
     this.store = new MacStore(join(config.dataDir, 'relay.db'), () => clock.now());
     this.metrics = macMetrics({
       outboxDepth: () => this.depth().count,
@@ -185,7 +188,7 @@ export class MacDaemon {
       this.metrics.inc('events_read_total', 1, { kind: e.kind });
       if ((e.kind === 'message' || e.kind === 'from_me') && e.decode_error !== null) this.metrics.inc('decode_errors_total');
       if (e.kind === 'message') this.lastInboundAt = now;
-      if (debug) this.deps.logger.debug({ id: eventId(e), kind: e.kind, chat: anonymiseChat(e.chat?.guid ?? null), sender: anonymiseHandle(e.sender), backlog: e.backlog }, 'event read');
+      if (debug) this.deps.logger.debug({ id: eventId(e), kind: e.kind, chat: this.anon.chat(e.chat?.guid ?? null), sender: this.anon.handle(e.sender), backlog: e.backlog }, 'event read');
     }
     if (events.length > 0) {
       this.lastEventAt = now;

@@ -1,22 +1,41 @@
 // Our own SQLite files (not chat.db): WAL, synchronous=FULL (a commit is on disk before we ack it),
-// foreign keys, and migrations numbered by PRAGMA user_version.
-import { mkdirSync } from 'node:fs';
+// foreign keys, and migrations numbered by PRAGMA user_version. The file, its -wal and -shm are
+// 0600 and their folder 0700, whatever the umask.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { RelayError } from '../errors.js';
 
 export type Db = Database.Database;
 
+/** chmod that gives up quietly on a file this user does not own (EPERM): tightening is best effort there. */
+function tighten(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EPERM') throw err;
+  }
+}
+
 /**
  * Opens (creating if needed) a store and brings it to the latest migration, each in a transaction.
+ * The folder is made (or set to) 0700 and the database file is created 0600 before SQLite opens it:
+ * SQLite would make it 0644 less the umask, and it gives the -wal and -shm it creates the database's
+ * mode. Files an older version left 0644 are tightened.
  * @throws RelayError STORE_OPEN_FAILED / STORE_TOO_NEW with the path and the reason.
  */
 export function openStore(path: string, migrations: readonly string[]): Db {
   let db: Db;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      tighten(dirname(path), 0o700);
+      closeSync(openSync(path, 'a', 0o600));
+      tighten(path, 0o600);
+    }
     db = new Database(path);
     db.pragma('journal_mode = WAL');
+    for (const f of [`${path}-wal`, `${path}-shm`]) if (path !== ':memory:' && existsSync(f)) tighten(f, 0o600);
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');

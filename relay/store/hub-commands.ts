@@ -1,9 +1,19 @@
 // Commands on the hub: created by the API (an Idempotency-Key returns the same command), sent to
 // their relay in order until acknowledged, and moved along by the results the relay reports.
+// A call's later parts are keyed `<key>\u001f<part>`: a namespace no client key reaches.
 import { randomUUID } from 'node:crypto';
 import type { CommandItem } from '../model/wire.js';
 import type { Db } from './database.js';
 import type { Tx } from './hub-store.js';
+
+/**
+ * The stored key of part `part` of a call made with `key`: the key itself for the first part, the
+ * key, U+001F and the part number after it. The API refuses control characters in a client's key
+ * (Node's HTTP parser refuses them in a header anyway), so a derived key never equals another call's key.
+ */
+export function partKey(key: string, part: number): string {
+  return part === 0 ? key : `${key}\u001f${part}`;
+}
 
 /** Public states of a send command, in the order they normally happen. */
 export const COMMAND_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'unknown'] as const;
@@ -51,11 +61,13 @@ export class HubCommands {
    * Creates the sends of one API call in order, in one transaction: for a file, one `file_chunk`
    * command per chunk goes ahead of its send (the bytes are added when they go out); a text that came
    * with a file is a second send. With an idempotency key, a repeated call returns the same commands.
+   * @throws RangeError for a key holding U+001F (the API never passes one).
    */
   createSends(account: string, parts: ReadonlyArray<{ body: Record<string, unknown>; chunks?: { fileId: string; count: number } }>,
     idempotencyKey: string | null): { commands: CommandRow[]; created: boolean } {
+    if (idempotencyKey?.includes('\u001f') === true) throw new RangeError('an idempotency key cannot hold U+001F');
     return this.tx(() => {
-      const keyOf = (i: number): string | null => (idempotencyKey === null ? null : i === 0 ? idempotencyKey : `${idempotencyKey}#${i}`);
+      const keyOf = (i: number): string | null => (idempotencyKey === null ? null : partKey(idempotencyKey, i));
       if (idempotencyKey !== null) {
         const found = parts.map((_, i) => this.s.byKey.get(account, keyOf(i)) as Raw | undefined);
         if (found[0] !== undefined) return { commands: found.filter((r): r is Raw => r !== undefined).map(toRow), created: false };

@@ -9,7 +9,10 @@ declare module 'pino-roll' {
     mkdir?: boolean;
     symlink?: boolean;
     limit?: { count?: number; removeOtherLogFiles?: boolean };
+    /** Passed to sonic-boom: the mode each log file is created with. */
+    mode?: number;
   }
 
-  export default function roll(options: RollOptions): Promise<DestinationStream>;
+  /** A sonic-boom stream: it emits 'ready' once its file is open. */
+  export default function roll(options: RollOptions): Promise<DestinationStream & { once(event: 'ready', listener: () => void): unknown }>;
 }
