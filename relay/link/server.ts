@@ -117,7 +117,7 @@ export class LinkServer {
   }
 
   private refuse(ws: WebSocket, code: number, reason: string, log: Record<string, unknown>, result: 'refused' | 'limited' = 'refused'): void {
-    this.warn(result === 'limited' ? 'limited' : reason.split(':')[0]!, { ...log, code }, `link: refused a connection: ${reason}`);
+    this.warn(reason.split(':')[0]!, { ...log, code }, `link: refused a connection: ${reason}`);
     this.deps.onRefused?.(reason);
     this.deps.onHandshake?.(result);
     try {
