@@ -69,6 +69,8 @@ export interface RawWsOptions {
   readonly localAddress?: string;
   /** Send these bytes instead of a well-formed upgrade request. */
   readonly request?: Buffer;
+  /** Resolve once connected, without waiting for the answer to the upgrade (default: wait). */
+  readonly noWait?: boolean;
 }
 
 /**
@@ -99,7 +101,7 @@ export class RawWs {
     const c = new RawWs(socket);
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
     socket.write(opts.request ?? upgradeRequest(host, port));
-    await c.until(() => c.status !== '', 'the upgrade answer');
+    if (opts.noWait !== true) await c.until(() => c.status !== '', 'the upgrade answer');
     return c;
   }
 
