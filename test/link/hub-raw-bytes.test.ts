@@ -1,7 +1,8 @@
 // Frame-level violations written as raw bytes over TCP (no ws client would send them) to a hub
-// running as a real process, in every phase of a connection: before the hello, after it, while a
-// refused connection is being closed, and after the welcome. The hub closes each such connection
-// and keeps running: the real relay beside it stays connected, its messages flow, the API answers.
+// running as a real process, in every phase of a connection: with the upgrade request, before the
+// hello, after it, while a refused connection is being closed, and after the welcome. The hub
+// closes each such connection and keeps running: the real relay beside it stays connected, its
+// messages flow, the API answers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CLIENT_HELLO, encodeHello } from '../../relay/link/handshake.js';
@@ -9,7 +10,7 @@ import { generateKeyPair, type KeyPair } from '../../relay/link/keys.js';
 import { waitFor } from '../support/chatdb-env.js';
 import { pinRelay } from '../support/hub-edits.js';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
-import { Op, RawWs, closePayload, encodeFrame, rawHandshake, type FrameSpec } from '../support/raw-ws-frames.js';
+import { Op, RawWs, closePayload, encodeFrame, rawHandshake, upgradeRequest, type FrameSpec } from '../support/raw-ws-frames.js';
 
 const bin = (n: number, fill = 7): Buffer => Buffer.alloc(n, fill);
 
@@ -35,7 +36,7 @@ const VIOLATIONS: ReadonlyArray<{ name: string; frames?: FrameSpec[]; bytes?: Bu
   { name: 'half a frame, then a TCP reset', bytes: encodeFrame({ opcode: Op.Binary, payload: bin(69) }).subarray(0, 20), reset: true },
 ];
 
-type Phase = 'before the hello' | 'after the hello' | 'while refused' | 'after the welcome';
+type Phase = 'with the upgrade request' | 'before the hello' | 'after the hello' | 'while refused' | 'after the welcome';
 
 describe('the hub survives any bytes from any peer', () => {
   const env = new RelayEnv();
@@ -87,13 +88,20 @@ describe('the hub survives any bytes from any peer', () => {
   });
   after(() => env.close());
 
-  for (const phase of ['before the hello', 'after the hello', 'while refused', 'after the welcome'] as const) {
+  for (const phase of ['with the upgrade request', 'before the hello', 'after the hello', 'while refused', 'after the welcome'] as const) {
     it(`${phase}: closes the connection on each violation and keeps serving`, async () => {
       for (const v of VIOLATIONS) {
-        const c = await open(phase);
-        const framesBefore = c.frames.length;
         const bytes = v.bytes ?? Buffer.concat(v.frames!.map(encodeFrame));
-        await new Promise((r) => c.socket.write(bytes, r));
+        let c: RawWs;
+        if (phase === 'with the upgrade request') {
+          // In the same write as the request: ws reads these bytes as the connection is handed over.
+          c = await RawWs.open(env.hubPort, { localAddress: `127.0.1.${nextAddress++}`, request: Buffer.concat([upgradeRequest('127.0.0.1', env.hubPort), bytes]) });
+          assert.ok(c.isUpgraded, c.status);
+        } else {
+          c = await open(phase);
+        }
+        const framesBefore = phase === 'with the upgrade request' ? 0 : c.frames.length;
+        if (phase !== 'with the upgrade request') await new Promise((r) => c.socket.write(bytes, r));
         if (v.reset === true) c.socket.resetAndDestroy();
         await c.until(() => false, `the hub to close the connection after ${v.name}`, 10_000);
         await hubServes(`${v.name} ${phase}`);
