@@ -6,6 +6,7 @@ import { decodeAttributedBody } from '../relay/typedstream/attributed-body.js';
 import { encodeAttributedBody } from '../relay/simulator/typedstream-writer.js';
 import { fuzzCases, mulberry32 } from '../test/support/fuzz.js';
 import { HAVE_FIXTURES, fixture, fixtureText } from '../test/support/fixtures.js';
+import { main as fuzzHubLink } from './fuzz-link.js';
 
 const count = Number(process.argv[2] ?? 200_000);
 const seeds = [encodeAttributedBody('hello'), encodeAttributedBody('x'.repeat(70_000)),
@@ -50,3 +51,5 @@ if (worstHeap > 64 * largest + 8 * 1024 * 1024) {
   process.stderr.write('heap grew more than 64 × the largest input\n');
   process.exit(1);
 }
+// Then the link fuzzer, hub side, as many cases (bench/fuzz-link.ts).
+await fuzzHubLink(count);

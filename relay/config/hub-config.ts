@@ -18,6 +18,14 @@ export interface WebhookConfig {
   readonly concurrency: number;
 }
 
+/** The hub's `link` section: the shared link settings and the handshake rate limits (PROTOCOL.md §2). */
+export interface HubLinkConfig extends LinkConfig {
+  /** Handshakes one source address, or one relay key, may make at once before the rates apply. */
+  readonly handshakeBurst?: number;
+  readonly handshakesPerMinutePerAddress?: number;
+  readonly handshakesPerMinutePerKey?: number;
+}
+
 export interface HubConfig {
   readonly dataDir: string;
   readonly keyFile: string;
@@ -25,7 +33,7 @@ export interface HubConfig {
   readonly api: { readonly host: string; readonly port: number; readonly token: string; readonly maxFileBytes: number };
   readonly relays: ReadonlyArray<{ readonly account: string; readonly publicKey: string }>;
   readonly webhooks: readonly WebhookConfig[];
-  readonly link: LinkConfig;
+  readonly link: HubLinkConfig;
   readonly retentionDays: number;
   readonly tunnel: TunnelConfig;
   readonly log: LogConfig;
@@ -63,6 +71,7 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
       concurrency: w.number('concurrency', 32, { min: 1, max: 256, integer: true }),
     };
   });
+  const linkNode = root.object('link');
   return {
     dataDir,
     keyFile: configPath(root.string('keyFile', join(dataDir, 'hub.key')), file),
@@ -73,7 +82,12 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
     },
     relays,
     webhooks,
-    link: parseLink(root.object('link')),
+    link: {
+      ...parseLink(linkNode, ['handshakeBurst', 'handshakesPerMinutePerAddress', 'handshakesPerMinutePerKey']),
+      handshakeBurst: linkNode.number('handshakeBurst', 30, { min: 1, integer: true }),
+      handshakesPerMinutePerAddress: linkNode.number('handshakesPerMinutePerAddress', 60, { min: 1 }),
+      handshakesPerMinutePerKey: linkNode.number('handshakesPerMinutePerKey', 120, { min: 1 }),
+    },
     retentionDays: root.number('retentionDays', 7, { min: 0 }),
     tunnel: parseTunnel(root.object('tunnel')),
     log: parseLog(root.object('log'), join(dataDir, 'logs', 'hub.log')),

@@ -3,12 +3,13 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
-import type { HubConfig } from '../config/hub-config.js';
+import type { HubConfig, HubLinkConfig } from '../config/hub-config.js';
 import { Metrics } from '../health/metrics.js';
 import { close as closeHttp, listen } from '../health/server.js';
 import { degraded, down, ok, overall, type ComponentHealth, type HealthReport } from '../health/report.js';
 import { DEFAULT_CHANNEL_OPTIONS } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
+import { DEFAULT_HANDSHAKE_LIMITS, type HandshakeLimits } from '../link/handshake-limiter.js';
 import { parsePublicKey, readKeyFile } from '../link/keys.js';
 import { LinkServer } from '../link/server.js';
 import type { Logger } from '../logger.js';
@@ -31,6 +32,15 @@ export interface HubDeps {
   readonly clock: Clock;
   /** Replaces `wg show <interface> dump` (default: runs tunnel.command). */
   readonly wgShow?: WgShow;
+}
+
+/** The link server's handshake limits from the config (defaults where a field is absent). */
+function handshakeLimits(link: HubLinkConfig): HandshakeLimits {
+  const d = DEFAULT_HANDSHAKE_LIMITS;
+  return {
+    perAddress: { burst: link.handshakeBurst ?? d.perAddress.burst, perMinute: link.handshakesPerMinutePerAddress ?? d.perAddress.perMinute },
+    perKey: { burst: link.handshakeBurst ?? d.perKey.burst, perMinute: link.handshakesPerMinutePerKey ?? d.perKey.perMinute },
+  };
 }
 
 export class Hub {
@@ -62,8 +72,9 @@ export class Hub {
     m.counter('commands_total', 'Commands, by result');
     m.counter('attachments_total', 'Incoming attachments ended, by state (ready, corrupt, missing, too_large, unreadable)');
     m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)');
+    m.counter('link_handshakes_total', 'Link handshakes, by result (answered, proven, unproven, refused, limited)');
     m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result');
-    m.gauge('relays_connected', 'Relays with an open link', () => this.sessions.size);
+    m.gauge('relays_connected', 'Relays with an open link whose key is proven', () => this.sessions.size);
     m.gauge('webhook_backlog', 'Webhook deliveries waiting', () => this.backlog().pending);
     m.gauge('webhook_dead_letters', 'Webhook deliveries parked as dead letters', () => this.backlog().dead);
     this.tunnel = watchTunnel(config.tunnel, { clock, logger, metrics: m, show: deps.wgShow });
@@ -72,8 +83,12 @@ export class Hub {
     this.server = new LinkServer({
       host: config.listen.host, port: config.listen.port, keys, relays, clock, logger,
       channel: { ...DEFAULT_CHANNEL_OPTIONS, heartbeatMs: config.link.heartbeatMs, deadAfterMs: config.link.deadAfterMs, maxFrameBytes: config.link.maxFrameBytes },
+      limits: handshakeLimits(config.link),
       onRefused: (reason) => m.inc('refused_connections_total', 1, { reason: reason.split(':')[0]! }),
-      onChannel: (channel, relay) => {
+      onHandshake: (result) => m.inc('link_handshakes_total', 1, { result }),
+      // A session exists only once the peer has proved its key: a bare hello (public keys are no
+      // secret) neither replaces the relay's live session nor counts as connected.
+      onProven: (channel, relay) => {
         const session = new HubRelaySession({
           channel, relay, store: this.store, hooks, logger, files: this.files,
           withChunkData: (item) => this.withChunkData(item),

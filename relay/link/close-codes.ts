@@ -4,6 +4,7 @@ export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
   TooBig: 1009,
+  TryLater: 1013,
   Protocol: 4001,
   BadFrame: 4002,
   UnknownKey: 4003,
@@ -18,6 +19,7 @@ export function closeReason(code: number): string {
     case CloseCode.Normal: return 'normal';
     case CloseCode.GoingAway: return 'going away';
     case CloseCode.TooBig: return 'frame too large';
+    case CloseCode.TryLater: return 'too many handshakes: try again later';
     case CloseCode.Protocol: return 'protocol error';
     case CloseCode.BadFrame: return 'frame failed authentication (replayed, reordered, truncated or tampered)';
     case CloseCode.UnknownKey: return 'unknown relay key';
