@@ -62,6 +62,7 @@ export class Hub {
     m.counter('commands_total', 'Commands, by result');
     m.counter('attachments_total', 'Incoming attachments ended, by state (ready, corrupt, missing, too_large, unreadable)');
     m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)');
+    m.counter('items_refused_total', 'Relay items refused one by one (not stored; dead-lettered on the relay), by code');
     m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result');
     m.gauge('relays_connected', 'Relays with an open link', () => this.sessions.size);
     m.gauge('webhook_backlog', 'Webhook deliveries waiting', () => this.backlog().pending);
@@ -87,6 +88,8 @@ export class Hub {
           },
           onResults: (n) => m.inc('commands_total', n, { result: 'reported' }),
           onFiles: (states) => { for (const state of states) m.inc('attachments_total', 1, { state }); },
+          maxItemBytes: config.link.maxItemBytes,
+          onRefused: (refused) => { for (const r of refused) m.inc('items_refused_total', 1, { code: r.code }); },
           onClose: (s) => { if (this.sessions.get(s.account) === s) this.sessions.delete(s.account); },
         });
         const previous = this.sessions.get(relay.account);
@@ -137,7 +140,7 @@ export class Hub {
     const linkPort = await this.server.listen();
     const handler = createApiHandler({
       token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
-      vault: this.vault, maxFileBytes: config.api.maxFileBytes,
+      vault: this.vault, maxFileBytes: config.api.maxFileBytes, maxItemBytes: config.link.maxItemBytes,
       health: { report: () => this.health(), metrics: this.metrics },
       onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),

@@ -112,8 +112,9 @@ export class HubEvents {
   /**
    * Stores a relay's outbox items in one transaction: events once each (by event id), command results,
    * webhook deliveries for each new event, the relay's acked seq. Items at or below it are skipped.
+   * `refusedUpTo`: the highest seq of items refused (not given here), which the acked seq passes too.
    */
-  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[], fileStates: ReadonlyMap<string, FileOutcome> = new Map()): IngestResult {
+  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[], fileStates: ReadonlyMap<string, FileOutcome> = new Map(), refusedUpTo = 0): IngestResult {
     const now = this.now();
     return this.tx(() => {
       const state = this.s.relay.get(account) as { acked: number } | undefined;
@@ -153,6 +154,7 @@ export class HubEvents {
         }
         for (const hook of hooks) this.deliveries.add(hook, seq, lane, now);
       }
+      if (refusedUpTo > acked) acked = refusedUpTo;
       this.s.setAcked.run(acked, now, account);
       return { acked, inserted, duplicates, results };
     });

@@ -21,7 +21,7 @@ describe('Mac store', () => {
       const id = a.storeId();
       a.close();
       const raw = new Database(path, { readonly: true });
-      assert.equal(raw.pragma('user_version', { simple: true }), 3);
+      assert.equal(raw.pragma('user_version', { simple: true }), 4);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       raw.close();
       const b = new MacStore(path, () => 2000);
