@@ -75,8 +75,9 @@ export function parseLink(node: ConfigNode, known: readonly string[] = []): Link
     maxFrameBytes: node.number('maxFrameBytes', 1024 * 1024, { min: 4096, max: 64 * 1024 * 1024, integer: true }),
     backoffBaseMs: node.number('backoffBaseMs', 500, { min: 10, integer: true }),
     backoffCapMs: node.number('backoffCapMs', 30_000, { min: 100, integer: true }),
-    // Above an attachment chunk on the wire (~350 KB); at most half the link's 64 MiB message limit.
-    maxItemBytes: node.number('maxItemBytes', DEFAULT_MAX_ITEM_BYTES, { min: 512 * 1024, max: 32 * 1024 * 1024, integer: true }),
+    // Room for a text at its limit (512 KiB) and an attachment chunk (~350 KB on the wire); at most
+    // half the link's 64 MiB message limit.
+    maxItemBytes: node.number('maxItemBytes', DEFAULT_MAX_ITEM_BYTES, { min: 1024 * 1024, max: 32 * 1024 * 1024, integer: true }),
   };
 }
 
