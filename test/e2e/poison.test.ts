@@ -2,6 +2,7 @@
 // the hub run as real processes (a 70 MB body in chat.db); a command the relay will not take is
 // sent by a hand-driven hub (the real link server, no API in front of it).
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../relay/clock.js';
@@ -62,6 +63,45 @@ describe('a 70 MB message body in chat.db', () => {
     assert.match(metrics, /imessage_relay_events_truncated_total 1\n/);
     assert.match(metrics, /imessage_relay_outbox_dead_letters 0\n/);
     assert.equal((await env.health()).body.status, 'ok');
+  });
+});
+
+describe('an event the hub refuses', () => {
+  const env = new RelayEnv();
+
+  before(async () => {
+    // The hub takes less than the relay sends (1 MiB against 4 MiB): the hub refuses the item.
+    await env.prepare({ hubExtra: { link: { ...LINK, maxItemBytes: 1024 * 1024 } } });
+    env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
+    await env.startLinked();
+  });
+  after(() => env.close());
+
+  it('is dead-lettered on the relay (kept in relay.db, in /health and metrics); the next message arrives', async () => {
+    // 200,000 control characters: under the text limit, but 6 bytes each as JSON (\u0007).
+    const refused = env.writer.insert({ chat: DM, handle: ALICE, body: encodeAttributedBody('\u0007'.repeat(200_000)), text: null });
+    const normal = env.writer.insert({ chat: DM, handle: ALICE, body: encodeAttributedBody('the message after it'), text: null });
+    await waitFor(() => env.receiver.received.some((r) => r.body.event['guid'] === normal.guid), 'the normal message at the webhook', 15_000);
+    assert.ok(!env.receiver.received.some((r) => r.body.event['guid'] === refused.guid), 'the refused one is not delivered');
+    let h = await env.health();
+    for (let i = 0; i < 100 && h.body.components['outbox']?.state !== 'degraded'; i++) { await new Promise((r) => setTimeout(r, 50)); h = await env.health(); }
+    assert.equal(h.status, 503);
+    const outbox = h.body.components['outbox'] as unknown as { state: string; reason: string; dead_letters: number; last_dead_letter: { id: string; reason: string } };
+    assert.equal(outbox.dead_letters, 1);
+    assert.match(outbox.reason, /1 outbox item\(s\) dead-lettered/);
+    assert.equal(outbox.last_dead_letter.id, `message:${refused.guid}`);
+    assert.match(outbox.last_dead_letter.reason, /^ITEM_TOO_LARGE: event item of \d+ bytes is over the hub's limit of 1048576 bytes/);
+    const relay = await relayMetrics(env);
+    assert.match(relay, /imessage_relay_outbox_dead_letters_total\{code="ITEM_TOO_LARGE"\} 1\n/);
+    assert.match(relay, /imessage_relay_outbox_dead_letters 1\n/);
+    assert.match(relay, /imessage_relay_reconnects_total 0\n/);
+    const hub = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+    assert.match(hub, /imessage_relay_items_refused_total\{code="ITEM_TOO_LARGE"\} 1\n/);
+    const db = new Database(join(env.dir, 'mac', 'relay.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT dead_reason FROM outbox WHERE item_id = ?').get(`message:${refused.guid}`) as { dead_reason: string } | undefined;
+      assert.match(row?.dead_reason ?? '', /^ITEM_TOO_LARGE: /, 'the row is kept, with its reason');
+    } finally { db.close(); }
   });
 });
 
