@@ -96,18 +96,23 @@ export class HubRelaySession {
     return this.deps.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
   }
 
-  /** New items (above `acked`) too large to take, each with why. */
-  private refuse(items: readonly OutboxItem[], acked: number): ItemRefusal[] {
+  /** New items (above `acked`) too large to take, each with why; the JSON of the others, by seq, to store. */
+  private refuse(items: readonly OutboxItem[], acked: number): { refused: ItemRefusal[]; json: Map<number, string> } {
     const limit = this.limit;
     const refused: ItemRefusal[] = [];
+    const json = new Map<number, string>();
     for (const it of items) {
       if (it.seq <= acked) continue;
-      const bytes = bytesOver(JSON.stringify(it.body), limit);
-      if (bytes === null) continue;
+      const text = JSON.stringify(it.body);
+      const bytes = bytesOver(text, limit);
+      if (bytes === null) {
+        json.set(it.seq, text);
+        continue;
+      }
       refused.push({ seq: it.seq, ...tooLarge(`${it.type} item`, bytes, limit, 'hub') });
       this.deps.logger.warn({ account: this.account, seq: it.seq, type: it.type, id: it.id.slice(0, 200), bytes, limit }, 'relay item refused: too large');
     }
-    return refused;
+    return { refused, json };
   }
 
   private onMessage(m: LinkMessage): void {
@@ -129,11 +134,11 @@ export class HubRelaySession {
       switch (m.t) {
         case 'items': {
           const acked = store.events.acked(relay.account);
-          const refused = this.refuse(m.items, acked);
+          const { refused, json } = this.refuse(m.items, acked);
           const skip = new Set(refused.map((r) => r.seq));
           const items = skip.size === 0 ? m.items : m.items.filter((it) => !skip.has(it.seq));
           const files = this.deps.files.receive(relay.account, items, acked);
-          const result = store.events.ingest(relay.account, items, this.deps.hooks, files, refused.at(-1)?.seq ?? 0);
+          const result = store.events.ingest(relay.account, items, this.deps.hooks, files, { refusedUpTo: refused.at(-1)?.seq ?? 0, json });
           channel.send(refused.length === 0 ? { t: 'ack', seq: result.acked } : { t: 'ack', seq: result.acked, refused });
           if (refused.length > 0) this.deps.onRefused?.(refused);
           if (result.inserted.length > 0 || result.duplicates > 0) this.deps.onEvents(result.inserted, result.duplicates);

@@ -113,7 +113,7 @@ export class MacLinkSession {
           this.acked = Math.max(this.acked, m.seq);
           // Refused items are dead letters (the store tells who needs to know); the rest is acked.
           this.deps.store.ack(m.seq, m.refused ?? []);
-          this.deps.onAcked?.(newly - (m.refused?.length ?? 0));
+          this.deps.onAcked?.(Math.max(0, newly - (m.refused?.length ?? 0)));
           this.pump();
           return;
         }
