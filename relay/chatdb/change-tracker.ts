@@ -1,6 +1,7 @@
 // What a ROWID cursor cannot see: edits and unsends of rows already reported, and delivery/read/error
 // changes of from-me rows. Pure: compares fresh rows with the marks kept in ReaderState.
 import { appleToIso } from '../model/apple-time.js';
+import { boundText } from '../model/event-limits.js';
 import type { DeliveryStatus, RelayEvent } from '../model/events.js';
 import { parseEditHistory, type EditHistory } from './edit-history.js';
 import type { RawMessageRow } from './queries.js';
@@ -45,7 +46,8 @@ export function editEvents(row: RawMessageRow, previous: EditMark | undefined, p
     const h = history(row);
     const t = rowText(row);
     const fromHistory = h !== null && h.latestTexts.length > 0 && h.latestTexts.every((x) => x !== null) ? h.latestTexts.join('') : null;
-    events.push({ kind: 'edit', ...common, text: t.text ?? fromHistory, edited_at: h?.lastEditedAt ?? appleToIso(row.date_edited) });
+    const text = boundText(t.text ?? fromHistory);
+    events.push({ kind: 'edit', ...common, text: text.text, edited_at: h?.lastEditedAt ?? appleToIso(row.date_edited), truncated: text.truncated });
   }
   if (newUnsend) {
     const retracted = num(row.date_retracted) > 0 ? row.date_retracted : row.date_edited;

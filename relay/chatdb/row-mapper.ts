@@ -1,8 +1,9 @@
 // Turns one chat.db message row (with its attachments and chat participants) into a relay event.
-// Pure: no I/O except the file-existence check passed in.
+// Pure: no I/O except the file-existence check passed in. Fields are cut to model/event-limits.ts.
 import { asRelayError } from '../errors.js';
 import { appleToIso } from '../model/apple-time.js';
 import { safeFileName } from '../model/files.js';
+import { boundList, boundName, boundText } from '../model/event-limits.js';
 import type {
   ChatRef, CommonFields, DecodeErrorInfo, EventAttachment, GroupAction, Mention, ReactionName, RelayEvent,
 } from '../model/events.js';
@@ -49,9 +50,9 @@ function chatRef(row: RawMessageRow, participants: readonly string[]): ChatRef |
   return {
     guid: row.chat_guid,
     identifier: row.chat_identifier,
-    name: row.chat_name !== null && row.chat_name !== '' ? row.chat_name : null,
+    name: row.chat_name !== null && row.chat_name !== '' ? boundName(row.chat_name) : null,
     is_group: num(row.chat_style) === 43 || row.chat_guid.includes(';+;'),
-    participants,
+    participants: boundList(participants),
   };
 }
 
@@ -125,7 +126,7 @@ export function mapRow(row: RawMessageRow, ctx: MapContext): RelayEvent | null {
     const action = groupAction(itemType, num(row.group_action_type));
     if (action === null) return null;
     const member = action === 'member_left' ? common.sender : action === 'member_added' || action === 'member_removed' ? row.other_handle : null;
-    return { kind: 'group', ...common, action, name: action === 'renamed' ? row.group_title : null, member };
+    return { kind: 'group', ...common, action, name: action === 'renamed' ? boundName(row.group_title) : null, member };
   }
   const assocType = num(row.associated_message_type);
   if ((assocType >= 2000 && assocType <= 2007) || (assocType >= 3000 && assocType <= 3007) || assocType === 1000) {
@@ -141,14 +142,19 @@ export function mapRow(row: RawMessageRow, ctx: MapContext): RelayEvent | null {
   }
   if (assocType !== 0 && assocType !== 2 && assocType !== 3) return null; // poll votes and future kinds
   const t = rowText(row);
-  const mentions: Mention[] = t.body === null ? [] : t.body.mentions.map((x) => ({ handle: x.handle, text: x.text }));
+  const text = boundText(t.text);
+  const allMentions = t.body === null ? [] : t.body.mentions;
+  const mentions: Mention[] = boundList(allMentions).map((x) => ({ handle: x.handle, text: boundName(x.text) }));
+  const allAttachments = attachments(ctx, t.body);
+  const files = boundList(allAttachments);
   const message = {
     ...common,
-    text: t.text,
-    attachments: attachments(ctx, t.body),
+    text: text.text,
+    attachments: files,
     reply_to: row.thread_originator_guid !== null && row.thread_originator_guid !== '' ? row.thread_originator_guid : null,
     mentions,
     decode_error: t.error,
+    truncated: text.truncated || files.length < allAttachments.length || mentions.length < allMentions.length,
   };
   if (!fromMe) return { kind: 'message', ...message };
   const error = num(row.error);

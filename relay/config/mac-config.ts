@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { configPath } from './load.js';
 import type { ConfigNode } from './validate.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
+import { DEFAULT_MAX_ITEM_BYTES } from '../model/wire.js';
 
 export interface LogConfig {
   readonly level: string;
@@ -19,6 +20,8 @@ export interface LinkConfig {
   readonly maxFrameBytes: number;
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
+  /** Largest item (event, result, chunk, command) stored, sent or accepted; larger ones are refused one by one (default 4 MiB). */
+  readonly maxItemBytes?: number;
 }
 
 export interface MacConfig {
@@ -68,7 +71,7 @@ export function parseLog(node: ConfigNode, defaultFile: string): LogConfig {
 }
 
 export function parseLink(node: ConfigNode, known: readonly string[] = []): LinkConfig {
-  node.only(['heartbeatMs', 'deadAfterMs', 'maxFrameBytes', 'backoffBaseMs', 'backoffCapMs', ...known]);
+  node.only(['heartbeatMs', 'deadAfterMs', 'maxFrameBytes', 'backoffBaseMs', 'backoffCapMs', 'maxItemBytes', ...known]);
   const heartbeatMs = node.number('heartbeatMs', 10_000, { min: 100, integer: true });
   const deadAfterMs = node.number('deadAfterMs', 30_000, { min: 300, integer: true });
   if (deadAfterMs <= heartbeatMs) node.fail('deadAfterMs', `more than heartbeatMs (${heartbeatMs})`, deadAfterMs);
@@ -77,6 +80,9 @@ export function parseLink(node: ConfigNode, known: readonly string[] = []): Link
     maxFrameBytes: node.number('maxFrameBytes', 1024 * 1024, { min: 4096, max: 64 * 1024 * 1024, integer: true }),
     backoffBaseMs: node.number('backoffBaseMs', 500, { min: 10, integer: true }),
     backoffCapMs: node.number('backoffCapMs', 30_000, { min: 100, integer: true }),
+    // Room for a text at its limit (512 KiB) and an attachment chunk (~350 KB on the wire); at most
+    // half the link's 64 MiB message limit.
+    maxItemBytes: node.number('maxItemBytes', DEFAULT_MAX_ITEM_BYTES, { min: 1024 * 1024, max: 32 * 1024 * 1024, integer: true }),
   };
 }
 

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chunkCount, isUuid, type FileRef } from '../model/files.js';
+import { bytesOver, DEFAULT_MAX_ITEM_BYTES } from '../model/wire.js';
 import type { HealthSources } from '../health/server.js';
 import { serveHealth } from '../health/server.js';
 import type { HubStore } from '../store/hub-store.js';
@@ -26,6 +27,8 @@ export interface ApiDeps {
   readonly vault: FileVault;
   /** Largest file accepted by POST /v1/files and POST /v1/messages. */
   readonly maxFileBytes: number;
+  /** Largest command (body as JSON, UTF-8) queued for a relay: one larger could not be sent (default 4 MiB, `link.maxItemBytes`). */
+  readonly maxItemBytes?: number;
   /** A command was created for `account`: push it to the relay if connected. */
   readonly onCommand: (account: string) => void;
   /** A dead letter was put back in line. */
@@ -146,6 +149,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         parts.push({ body: { kind: 'send', text: null, ...to, file: ref }, chunks: { fileId: ref.id, count: ref.chunks } });
       }
       if (typeof text === 'string') parts.push({ body: { kind: 'send', text, ...to } });
+      const maxItemBytes = deps.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
+      for (const part of parts) {
+        const bytes = bytesOver(JSON.stringify(part.body), maxItemBytes);
+        if (bytes !== null) throw new HttpError(413, 'COMMAND_TOO_LARGE', `the command would be ${bytes} bytes, over the link's limit of ${maxItemBytes} (link.maxItemBytes)`);
+      }
       const { commands, created } = deps.store.commands.createSends(account, parts, key ?? null);
       if (created) deps.onCommand(account);
       else if (upload !== null) deps.vault.removeUpload(upload.guid);

@@ -73,6 +73,7 @@ export class Hub {
     m.counter('attachments_total', 'Incoming attachments ended, by state (ready, corrupt, missing, too_large, unreadable)');
     m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)');
     m.counter('link_handshakes_total', 'Link handshakes, by result (answered, proven, unproven, refused, limited)');
+    m.counter('items_refused_total', 'Relay items refused one by one (not stored; dead-lettered on the relay), by code');
     m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result');
     m.gauge('relays_connected', 'Relays with an open link whose key is proven', () => this.sessions.size);
     m.gauge('webhook_backlog', 'Webhook deliveries waiting', () => this.backlog().pending);
@@ -102,6 +103,8 @@ export class Hub {
           },
           onResults: (n) => m.inc('commands_total', n, { result: 'reported' }),
           onFiles: (states) => { for (const state of states) m.inc('attachments_total', 1, { state }); },
+          maxItemBytes: config.link.maxItemBytes,
+          onRefused: (refused) => { for (const r of refused) m.inc('items_refused_total', 1, { code: r.code }); },
           onClose: (s) => { if (this.sessions.get(s.account) === s) this.sessions.delete(s.account); },
         });
         const previous = this.sessions.get(relay.account);
@@ -152,7 +155,7 @@ export class Hub {
     const linkPort = await this.server.listen();
     const handler = createApiHandler({
       token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
-      vault: this.vault, maxFileBytes: config.api.maxFileBytes, logger,
+      vault: this.vault, maxFileBytes: config.api.maxFileBytes, maxItemBytes: config.link.maxItemBytes, logger,
       health: { report: () => this.health(), metrics: this.metrics },
       onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),

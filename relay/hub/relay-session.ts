@@ -1,5 +1,6 @@
 // The hub's conversation with one relay: wait for its hello, welcome it with what the hub already
-// holds, store its items durably before acknowledging them, and send it its queued commands.
+// holds, store its items durably before acknowledging them, and send it its queued commands. An item
+// (or a command) too large is refused on its own, never by closing the link.
 import type { Logger } from '../logger.js';
 import type { SealedChannel } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
@@ -8,7 +9,7 @@ import { PROTOCOL_VERSION } from '../link/handshake.js';
 import type { RelayIdentity } from '../link/server.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { StoredEvent } from '../store/hub-events.js';
-import type { CommandItem } from '../model/wire.js';
+import { bytesOver, DEFAULT_MAX_ITEM_BYTES, tooLarge, type CommandItem, type ItemRefusal, type OutboxItem } from '../model/wire.js';
 import type { FileReceiver } from './file-receiver.js';
 
 /** Bytes of command items per `commands` message, and how much may wait in the socket's buffer. */
@@ -28,6 +29,10 @@ export interface HubSessionDeps {
   readonly onResults?: (count: number) => void;
   /** Incoming attachments ended (ready, corrupt, missing, …). */
   readonly onFiles?: (states: readonly string[]) => void;
+  /** Largest item (body as JSON, UTF-8) accepted from the relay or sent to it (default 4 MiB, `link.maxItemBytes`). */
+  readonly maxItemBytes?: number;
+  /** Items refused (not stored; the relay dead-letters them). */
+  readonly onRefused?: (refused: readonly ItemRefusal[]) => void;
   readonly onClose: (session: HubRelaySession) => void;
 }
 
@@ -61,6 +66,7 @@ export class HubRelaySession {
    */
   sendCommands(): void {
     const { channel } = this.deps;
+    const limit = this.limit;
     while (this.welcomed && channel.isOpen && channel.buffered < BUFFER_LIMIT) {
       const items = this.deps.store.commands.forRelay(this.account, this.cmdSent, 100);
       if (items.length === 0) return;
@@ -68,13 +74,45 @@ export class HubRelaySession {
       let size = 0;
       for (const raw of items) {
         const item = raw.body['kind'] === 'file_chunk' ? this.deps.withChunkData(raw) : raw;
-        size += typeof item.body['data'] === 'string' ? item.body['data'].length : 200;
+        this.cmdSent = item.seq;
+        const json = JSON.stringify(item.body);
+        const bytes = bytesOver(json, limit);
+        if (bytes !== null) {
+          // Never sent (it could not be carried): it ends failed here, and the rest goes on.
+          const why = tooLarge('the command', bytes, limit, 'hub');
+          this.deps.store.commands.fail(item.id, `${why.code}: ${why.message}`);
+          this.deps.logger.warn({ account: this.account, seq: item.seq, bytes, limit }, 'command too large to send: failed');
+          continue;
+        }
+        size += json.length;
         batch.push(item);
         if (size >= FRAME_BUDGET) break;
       }
-      channel.send({ t: 'commands', items: batch });
-      this.cmdSent = batch[batch.length - 1]!.seq;
+      if (batch.length > 0) channel.send({ t: 'commands', items: batch });
     }
+  }
+
+  private get limit(): number {
+    return this.deps.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
+  }
+
+  /** New items (above `acked`) too large to take, each with why; the JSON of the others, by seq, to store. */
+  private refuse(items: readonly OutboxItem[], acked: number): { refused: ItemRefusal[]; json: Map<number, string> } {
+    const limit = this.limit;
+    const refused: ItemRefusal[] = [];
+    const json = new Map<number, string>();
+    for (const it of items) {
+      if (it.seq <= acked) continue;
+      const text = JSON.stringify(it.body);
+      const bytes = bytesOver(text, limit);
+      if (bytes === null) {
+        json.set(it.seq, text);
+        continue;
+      }
+      refused.push({ seq: it.seq, ...tooLarge(`${it.type} item`, bytes, limit, 'hub') });
+      this.deps.logger.warn({ account: this.account, seq: it.seq, type: it.type, id: it.id.slice(0, 200), bytes, limit }, 'relay item refused: too large');
+    }
+    return { refused, json };
   }
 
   private onMessage(m: LinkMessage): void {
@@ -95,9 +133,14 @@ export class HubRelaySession {
       }
       switch (m.t) {
         case 'items': {
-          const files = this.deps.files.receive(relay.account, m.items, store.events.acked(relay.account));
-          const result = store.events.ingest(relay.account, m.items, this.deps.hooks, files);
-          channel.send({ t: 'ack', seq: result.acked });
+          const acked = store.events.acked(relay.account);
+          const { refused, json } = this.refuse(m.items, acked);
+          const skip = new Set(refused.map((r) => r.seq));
+          const items = skip.size === 0 ? m.items : m.items.filter((it) => !skip.has(it.seq));
+          const files = this.deps.files.receive(relay.account, items, acked);
+          const result = store.events.ingest(relay.account, items, this.deps.hooks, files, { refusedUpTo: refused.at(-1)?.seq ?? 0, json });
+          channel.send(refused.length === 0 ? { t: 'ack', seq: result.acked } : { t: 'ack', seq: result.acked, refused });
+          if (refused.length > 0) this.deps.onRefused?.(refused);
           if (result.inserted.length > 0 || result.duplicates > 0) this.deps.onEvents(result.inserted, result.duplicates);
           if (result.results > 0) this.deps.onResults?.(result.results);
           if (files.size > 0) this.deps.onFiles?.([...files.values()].map((f) => f.state));

@@ -1,15 +1,16 @@
 // The messages that travel inside sealed frames (PROTOCOL.md §4), as JSON, with validation:
 // a peer that sends anything else is closed, never trusted.
 import { RelayError } from '../errors.js';
-import type { CommandItem, OutboxItem, OutboxItemType } from '../model/wire.js';
+import type { CommandItem, ItemRefusal, OutboxItem, OutboxItemType } from '../model/wire.js';
 
-export type { CommandItem, OutboxItem } from '../model/wire.js';
+export type { CommandItem, ItemRefusal, OutboxItem } from '../model/wire.js';
 
 export type LinkMessage =
   | { readonly t: 'hello'; readonly v: number; readonly agent: string; readonly store: string; readonly cmd_acked: number }
   | { readonly t: 'welcome'; readonly v: number; readonly acked: number; readonly account: string }
   | { readonly t: 'items'; readonly items: readonly OutboxItem[] }
-  | { readonly t: 'ack'; readonly seq: number }
+  /** `refused`: items ≤ seq the hub did not store, each with why (PROTOCOL.md §4.2); absent when none. */
+  | { readonly t: 'ack'; readonly seq: number; readonly refused?: readonly ItemRefusal[] }
   | { readonly t: 'commands'; readonly items: readonly CommandItem[] }
   | { readonly t: 'cmd_ack'; readonly seq: number }
   | { readonly t: 'ping'; readonly n: number }
@@ -70,8 +71,17 @@ export function decodeMessage(bytes: Uint8Array): LinkMessage {
         if (!isObj(it) || !isSeq(it['seq']) || typeof it['id'] !== 'string' || !isObj(it['body'])) bad('command item');
       }
       break;
-    case 'ack': case 'cmd_ack':
-      if (!isSeq(m['seq'])) bad(`${m['t']} seq`);
+    case 'ack':
+      if (!isSeq(m['seq'])) bad('ack seq');
+      if (m['refused'] !== undefined) {
+        if (!Array.isArray(m['refused'])) bad('ack refused is not an array');
+        for (const r of m['refused'] as unknown[]) {
+          if (!isObj(r) || !isSeq(r['seq']) || r['seq'] > (m['seq'] as number) || typeof r['code'] !== 'string' || typeof r['message'] !== 'string') bad('ack refusal');
+        }
+      }
+      break;
+    case 'cmd_ack':
+      if (!isSeq(m['seq'])) bad('cmd_ack seq');
       break;
     case 'ping': case 'pong':
       if (!isSeq(m['n'])) bad(`${m['t']} n`);

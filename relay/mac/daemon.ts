@@ -71,6 +71,7 @@ export class MacDaemon {
   private depthCache = { at: 0, value: { count: 0, oldestAgeMs: null as number | null } };
   /** Handles in logs: shortened, tagged with a hash keyed by `<dataDir>/log.secret`. */
   private readonly anon: HandleAnonymiser;
+  private deadCache: { at: number; value: ReturnType<MacStore['deadLetters']> } = { at: 0, value: { count: 0, last: null } };
 
   constructor(private readonly deps: MacDaemonDeps) {
     const { config, logger, clock } = deps;
@@ -80,8 +81,17 @@ export class MacDaemon {
     const hubKey = parsePublicKey(config.hubPublicKey, 'hub.publicKey');
     this.anon = handleAnonymiser(loadLogSecret(config.dataDir), config.log.logContent);
     this.store = new MacStore(join(config.dataDir, 'relay.db'), () => clock.now());
+    this.store = new MacStore(join(config.dataDir, 'relay.db'), () => clock.now(), {
+      maxItemBytes: config.link.maxItemBytes,
+      onDeadLetter: (d) => {
+        this.metrics.inc('outbox_dead_letters_total', 1, { code: d.code });
+        this.deadCache.at = 0;
+        logger.error({ seq: d.seq, type: d.type, id: d.id, code: d.code }, `outbox item dead-lettered: ${d.message}`);
+      },
+    });
     this.metrics = macMetrics({
       outboxDepth: () => this.depth().count,
+      outboxDeadLetters: () => this.deadLetters().count,
       linkUp: () => (this.linkState.up ? 1 : 0),
       lastEventAgeSeconds: () => (this.lastEventAt === null ? -1 : Math.round((clock.now() - this.lastEventAt) / 1000)),
     });
@@ -123,7 +133,7 @@ export class MacDaemon {
       backoff: { baseMs: config.link.backoffBaseMs, capMs: config.link.backoffCapMs },
       onChannel: (channel) => {
         this.session = new MacLinkSession({
-          channel, store: this.store, logger, agent: AGENT, options: { window: config.link.window, batch: config.link.batch },
+          channel, store: this.store, logger, agent: AGENT, options: { window: config.link.window, batch: config.link.batch, maxItemBytes: config.link.maxItemBytes },
           onReady: (account) => {
             this.link.connected();
             this.linkState = { up: true, since: clock.now(), reason: null, account };
@@ -187,6 +197,7 @@ export class MacDaemon {
     for (const e of events) {
       this.metrics.inc('events_read_total', 1, { kind: e.kind });
       if ((e.kind === 'message' || e.kind === 'from_me') && e.decode_error !== null) this.metrics.inc('decode_errors_total');
+      if ((e.kind === 'message' || e.kind === 'from_me' || e.kind === 'edit') && e.truncated) this.metrics.inc('events_truncated_total');
       if (e.kind === 'message') this.lastInboundAt = now;
       if (debug) this.deps.logger.debug({ id: eventId(e), kind: e.kind, chat: this.anon.chat(e.chat?.guid ?? null), sender: this.anon.handle(e.sender), backlog: e.backlog }, 'event read');
     }
@@ -203,13 +214,19 @@ export class MacDaemon {
     return this.depthCache.value;
   }
 
+  private deadLetters(): ReturnType<MacStore['deadLetters']> {
+    const now = this.deps.clock.now();
+    if (now - this.deadCache.at > 1000) this.deadCache = { at: now, value: this.store.deadLetters() };
+    return this.deadCache.value;
+  }
+
   health(): HealthReport {
     const { config, clock } = this.deps;
     const tunnel = this.tunnel === null ? null : tunnelHealth(config.tunnel.interface!, this.tunnel.status);
     return macHealth({
       tunnel,
       now: clock.now(), startedAt: this.startedAt, stopping: this.stopping, reader: this.reader.status(),
-      link: this.linkState, outbox: this.depth(), lastInboundAt: this.lastInboundAt, automationDenied: this.automationDenied,
+      link: this.linkState, outbox: this.depth(), deadLetters: this.deadLetters(), lastInboundAt: this.lastInboundAt, automationDenied: this.automationDenied,
       limits: { degradedDepth: config.outbox.degradedDepth, degradedAgeSeconds: config.outbox.degradedAgeSeconds, quietMinutes: config.quietMinutes },
     });
   }

@@ -1,11 +1,12 @@
 // The Mac's conversation with the hub over one sealed channel: say hello, resend everything the
 // hub has not acknowledged (in order, within a window), store commands in the inbox and ack them.
+// An item the hub refuses becomes a dead letter; a command too large is refused here, one by one.
 import type { Logger } from '../logger.js';
 import type { SealedChannel } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
 import { encodeItems, type LinkMessage } from '../link/codec.js';
 import { PROTOCOL_VERSION } from '../link/handshake.js';
-import type { CommandItem } from '../model/wire.js';
+import { bytesOver, DEFAULT_MAX_ITEM_BYTES, tooLarge, type CommandItem, type ItemRefusal } from '../model/wire.js';
 import type { MacStore, RawOutboxItem } from '../store/mac-store.js';
 
 /** Bytes of item bodies per `items` message (attachment chunks are ~350 KB each). */
@@ -16,6 +17,8 @@ export interface MacSessionOptions {
   readonly window: number;
   /** Items per frame (default 500). */
   readonly batch: number;
+  /** A command whose body (JSON, UTF-8) is larger is refused: it ends `failed` with ITEM_TOO_LARGE (default 4 MiB). */
+  readonly maxItemBytes?: number;
 }
 
 export interface MacSessionDeps {
@@ -75,6 +78,22 @@ export class MacLinkSession {
     }
   }
 
+  /** New commands too large to keep, by seq, with why (logged here; each ends `failed`). */
+  private refuse(items: readonly CommandItem[]): Map<number, Omit<ItemRefusal, 'seq'>> {
+    const limit = this.deps.options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
+    const after = this.deps.store.commandSeq();
+    const refused = new Map<number, Omit<ItemRefusal, 'seq'>>();
+    for (const c of items) {
+      if (c.seq <= after) continue;
+      const bytes = bytesOver(JSON.stringify(c.body), limit);
+      if (bytes === null) continue;
+      const kind = typeof c.body['kind'] === 'string' ? c.body['kind'].slice(0, 40) : 'unknown';
+      refused.set(c.seq, tooLarge(`a ${kind} command`, bytes, limit, 'relay'));
+      this.deps.logger.warn({ seq: c.seq, kind, bytes, limit }, 'command refused: too large');
+    }
+    return refused;
+  }
+
   private onMessage(m: LinkMessage): void {
     try {
       switch (m.t) {
@@ -92,15 +111,17 @@ export class MacLinkSession {
           if (!this.ready) break;
           const newly = Math.max(0, m.seq - this.acked);
           this.acked = Math.max(this.acked, m.seq);
-          this.deps.store.ack(m.seq);
-          this.deps.onAcked?.(newly);
+          // Refused items are dead letters (the store tells who needs to know); the rest is acked.
+          this.deps.store.ack(m.seq, m.refused ?? []);
+          this.deps.onAcked?.(Math.max(0, newly - (m.refused?.length ?? 0)));
           this.pump();
           return;
         }
         case 'commands': {
           if (!this.ready) break;
-          this.deps.beforeCommands?.(m.items);
-          const { stored, lastSeq } = this.deps.store.receiveCommands(m.items, this.deps.beginSend);
+          const refused = this.refuse(m.items);
+          this.deps.beforeCommands?.(refused.size === 0 ? m.items : m.items.filter((c) => !refused.has(c.seq)));
+          const { stored, lastSeq } = this.deps.store.receiveCommands(m.items, this.deps.beginSend, refused);
           this.deps.channel.send({ t: 'cmd_ack', seq: lastSeq });
           this.deps.onCommands?.(stored);
           return;

@@ -9,6 +9,8 @@ export interface MacHealthInputs {
   readonly reader: ReaderStatus;
   readonly link: { readonly up: boolean; readonly since: number; readonly reason: string | null; readonly account: string | null };
   readonly outbox: { readonly count: number; readonly oldestAgeMs: number | null };
+  /** Outbox items that will never reach the hub, and the newest of them. */
+  readonly deadLetters: { readonly count: number; readonly last: { readonly seq: number; readonly id: string; readonly reason: string; readonly at: number } | null };
   readonly lastInboundAt: number | null;
   readonly automationDenied: boolean;
   /** The WireGuard tunnel's component, or null when no tunnel is watched. */
@@ -17,6 +19,9 @@ export interface MacHealthInputs {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** How long the outbox stays `degraded` after an item was dead-lettered (the count stays in its details). */
+export const DEAD_LETTER_ALERT_MS = 24 * 3600_000;
 
 export function macHealth(i: MacHealthInputs): HealthReport {
   const chatdb: ComponentHealth = i.reader.state === 'down'
@@ -28,9 +33,16 @@ export function macHealth(i: MacHealthInputs): HealthReport {
     : degraded(`link to the hub is down${i.link.reason === null ? '' : `: ${i.link.reason}`}`, { since: iso(i.link.since) });
   const ageS = i.outbox.oldestAgeMs === null ? null : Math.round(i.outbox.oldestAgeMs / 1000);
   const backingUp = i.outbox.count >= i.limits.degradedDepth || (ageS !== null && ageS >= i.limits.degradedAgeSeconds);
+  const dead = i.deadLetters.last;
+  const outboxDetails = {
+    depth: i.outbox.count, oldest_unacked_age_s: ageS, dead_letters: i.deadLetters.count,
+    last_dead_letter: dead === null ? null : { seq: dead.seq, id: dead.id, reason: dead.reason, at: iso(dead.at) },
+  };
   const outbox: ComponentHealth = backingUp
-    ? degraded(`outbox backing up: ${i.outbox.count} unacknowledged, oldest ${ageS ?? 0} s`, { depth: i.outbox.count, oldest_unacked_age_s: ageS })
-    : ok({ depth: i.outbox.count, oldest_unacked_age_s: ageS });
+    ? degraded(`outbox backing up: ${i.outbox.count} unacknowledged, oldest ${ageS ?? 0} s`, outboxDetails)
+    : dead !== null && i.now - dead.at < DEAD_LETTER_ALERT_MS
+      ? degraded(`${i.deadLetters.count} outbox item(s) dead-lettered, never delivered; last at ${iso(dead.at)}: ${dead.reason}`, outboxDetails)
+      : ok(outboxDetails);
   const quietMs = i.limits.quietMinutes * 60_000;
   const quietFor = i.now - (i.lastInboundAt ?? i.startedAt);
   const inbound: ComponentHealth = quietMs > 0 && quietFor > quietMs

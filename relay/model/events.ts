@@ -54,6 +54,8 @@ export interface MessageEvent extends CommonFields {
   readonly reply_to: string | null;
   readonly mentions: readonly Mention[];
   readonly decode_error: DecodeErrorInfo | null;
+  /** True when the text, or the attachments or mentions, were cut to their limits (model/event-limits.ts); false normally. */
+  readonly truncated: boolean;
 }
 
 export interface FromMeEvent extends Omit<MessageEvent, 'kind'> {
@@ -80,6 +82,8 @@ export interface EditEvent extends CommonFields {
   readonly kind: 'edit';
   readonly text: string | null;
   readonly edited_at: string | null;
+  /** True when the new text was cut to its limit (model/event-limits.ts); false normally. */
+  readonly truncated: boolean;
 }
 
 export interface UnsendEvent extends CommonFields {

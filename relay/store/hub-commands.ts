@@ -54,6 +54,7 @@ export class HubCommands {
       result: db.prepare('INSERT OR IGNORE INTO command_results (item_id, command_id, status, body, received_at) VALUES (?, ?, ?, ?, ?)'),
       update: db.prepare('UPDATE commands SET status = ?, apple_guid = COALESCE(?, apple_guid), error = COALESCE(?, error), updated_at = ? WHERE id = ?'),
       pending: db.prepare("SELECT COUNT(*) FROM commands WHERE status IN ('queued', 'sending')").pluck(),
+      fail: db.prepare("UPDATE commands SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'chunk')"),
     };
   }
 
@@ -113,6 +114,11 @@ export class HubCommands {
     const publicStatus = status === 'received' ? 'queued' : status;
     this.s.update.run(publicStatus, (body['apple_guid'] as string | null) ?? null, (body['error'] as string | null) ?? null, now, commandId);
     return true;
+  }
+
+  /** Ends a command the hub will not send (it could not be carried) as `failed` with `error`. */
+  fail(id: string, error: string): void {
+    this.tx(() => this.s.fail.run(error, this.now(), id));
   }
 
   /** Commands not finished yet (for health). */

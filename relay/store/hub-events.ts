@@ -112,8 +112,12 @@ export class HubEvents {
   /**
    * Stores a relay's outbox items in one transaction: events once each (by event id), command results,
    * webhook deliveries for each new event, the relay's acked seq. Items at or below it are skipped.
+   * `refusedUpTo`: the highest seq of items refused (not given here), which the acked seq passes too;
+   * `json`: item bodies already written as JSON, by seq (not written again).
    */
-  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[], fileStates: ReadonlyMap<string, FileOutcome> = new Map()): IngestResult {
+  ingest(account: string, items: readonly OutboxItem[], hooks: readonly string[], fileStates: ReadonlyMap<string, FileOutcome> = new Map(),
+    opts: { readonly refusedUpTo?: number; readonly json?: ReadonlyMap<number, string> } = {}): IngestResult {
+    const refusedUpTo = opts.refusedUpTo ?? 0;
     const now = this.now();
     return this.tx(() => {
       const state = this.s.relay.get(account) as { acked: number } | undefined;
@@ -138,7 +142,7 @@ export class HubEvents {
         const e = withFileUrls(account, it.body, this.files, this.commands, now);
         const chat = (e['chat'] ?? null) as { guid: string; identifier: string | null; name: string | null; is_group: boolean; participants: string[] } | null;
         const prompt = e['kind'] === 'message' && e['backlog'] !== true ? 1 : 0;
-        const body = JSON.stringify(e);
+        const body = (e === it.body ? opts.json?.get(it.seq) : undefined) ?? JSON.stringify(e);
         const run = this.s.insert.run(account, it.id, String(e['kind']), (e['guid'] as string | undefined) ?? null, chat?.guid ?? null, prompt, body, now);
         if (run.changes === 0) { duplicates++; continue; }
         const seq = Number(run.lastInsertRowid);
@@ -153,6 +157,7 @@ export class HubEvents {
         }
         for (const hook of hooks) this.deliveries.add(hook, seq, lane, now);
       }
+      if (refusedUpTo > acked) acked = refusedUpTo;
       this.s.setAcked.run(acked, now, account);
       return { acked, inserted, duplicates, results };
     });

@@ -1,7 +1,8 @@
-// The Mac's store: the outbox (items waiting for the hub's ack), the inbox (commands from the hub,
-// unique by id, with their state) and cursors (the chat.db reader state, the hub's command seq).
+// The Mac's store: the outbox (items waiting for the hub's ack; an item too large to carry, or one the
+// hub refused, stays as a dead letter with its reason), the inbox (commands from the hub, unique by id,
+// with their state) and cursors (the chat.db reader state, the hub's command seq).
 import { randomUUID } from 'node:crypto';
-import type { CommandItem, OutboxItem, OutboxItemType } from '../model/wire.js';
+import { bytesOver, DEFAULT_MAX_ITEM_BYTES, tooLarge, type CommandItem, type ItemRefusal, type OutboxItem, type OutboxItemType } from '../model/wire.js';
 import { openStore, storeWriteError, type Db } from './database.js';
 
 const MIGRATIONS = [
@@ -18,7 +19,26 @@ const MIGRATIONS = [
   `CREATE TABLE uploads (guid TEXT PRIMARY KEY, path TEXT, name TEXT, mime_type TEXT, expected_bytes INTEGER, state TEXT NOT NULL,
      last_size INTEGER, deadline INTEGER NOT NULL, created_at INTEGER NOT NULL);
    CREATE INDEX uploads_state ON uploads(state);`,
+  `ALTER TABLE outbox ADD COLUMN dead_at INTEGER;
+   ALTER TABLE outbox ADD COLUMN dead_reason TEXT;
+   CREATE INDEX outbox_dead ON outbox(dead_at) WHERE dead_at IS NOT NULL;`,
 ];
+
+/** An outbox item that will never reach the hub: too large to carry, or refused by the hub. */
+export interface DeadLetter {
+  readonly seq: number;
+  readonly type: OutboxItemType;
+  readonly id: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface MacStoreOptions {
+  /** Largest item body (JSON, UTF-8 bytes) queued for the hub; a larger one is dead-lettered at once (default 4 MiB). */
+  readonly maxItemBytes?: number;
+  /** Told of each new dead letter once its transaction is committed. */
+  readonly onDeadLetter?: (d: DeadLetter) => void;
+}
 
 /** An incoming attachment whose bytes go to the hub once the file is complete on disk. */
 export interface UploadRow {
@@ -62,19 +82,29 @@ export interface InboxRow {
 export class MacStore {
   private readonly db: Db;
   private readonly stmts;
+  private readonly maxItemBytes: number;
+  /** Dead letters of the transaction in progress, told once it commits. */
+  private dead: DeadLetter[] = [];
+  private depthOfWrites = 0;
 
-  constructor(private readonly path: string, private readonly now: () => number) {
+  constructor(private readonly path: string, private readonly now: () => number, private readonly opts: MacStoreOptions = {}) {
+    this.maxItemBytes = opts.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
     this.db = openStore(path, MIGRATIONS);
     const db = this.db;
     this.stmts = {
       enqueue: db.prepare('INSERT OR IGNORE INTO outbox (type, item_id, body, created_at) VALUES (?, ?, ?, ?)'),
       setCursor: db.prepare('INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
       getCursor: db.prepare('SELECT value FROM cursors WHERE name = ?').pluck(),
-      pending: db.prepare('SELECT seq, type, item_id AS id, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
-      ack: db.prepare('UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL'),
-      depth: db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE acked_at IS NULL'),
+      enqueueDead: db.prepare('INSERT OR IGNORE INTO outbox (type, item_id, body, created_at, dead_at, dead_reason) VALUES (?, ?, ?, ?, ?, ?)'),
+      pending: db.prepare('SELECT seq, type, item_id AS id, body FROM outbox WHERE seq > ? AND dead_at IS NULL ORDER BY seq LIMIT ?'),
+      ack: db.prepare('UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL AND dead_at IS NULL'),
+      refuse: db.prepare('UPDATE outbox SET dead_at = ?, dead_reason = ? WHERE seq = ? AND acked_at IS NULL AND dead_at IS NULL RETURNING type, item_id AS id'),
+      depth: db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE acked_at IS NULL AND dead_at IS NULL'),
+      deadCount: db.prepare('SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL').pluck(),
+      lastDead: db.prepare('SELECT seq, type, item_id AS id, dead_reason AS reason, dead_at AS at FROM outbox WHERE dead_at IS NOT NULL ORDER BY dead_at DESC, seq DESC LIMIT 1'),
       ackedSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE acked_at IS NOT NULL').pluck(),
       insertCommand: db.prepare('INSERT OR IGNORE INTO inbox (seq, command_id, body, state, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertRefused: db.prepare("INSERT OR IGNORE INTO inbox (seq, command_id, body, state, received_at, updated_at, error) VALUES (?, ?, ?, 'failed', ?, ?, ?)"),
       commandsIn: db.prepare(`SELECT seq, command_id AS commandId, body, state, probe_rowid AS probeRowid, sent_rowid AS sentRowid,
         apple_guid AS appleGuid FROM inbox WHERE state = ? ORDER BY seq`),
       setCommandState: db.prepare(`UPDATE inbox SET state = ?, updated_at = ?, apple_guid = COALESCE(?, apple_guid), error = ?,
@@ -83,7 +113,7 @@ export class MacStore {
       waitingBefore: db.prepare("SELECT COUNT(*) FROM inbox WHERE state IN ('received', 'sending') AND seq < ?").pluck(),
       rememberSent: db.prepare('INSERT OR IGNORE INTO sent_rows (apple_guid, command_id, sent_at) VALUES (?, ?, ?)'),
       sentBy: db.prepare('SELECT command_id FROM sent_rows WHERE apple_guid = ?').pluck(),
-      pruneOutbox: db.prepare('DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?'),
+      pruneOutbox: db.prepare('DELETE FROM outbox WHERE (acked_at IS NOT NULL AND acked_at < ?) OR (dead_at IS NOT NULL AND dead_at < ?)'),
       addUpload: db.prepare(`INSERT OR IGNORE INTO uploads (guid, path, name, mime_type, expected_bytes, state, deadline, created_at)
         VALUES (@guid, @path, @name, @mimeType, @expectedBytes, 'waiting', @deadline, @now)`),
       waitingUploads: db.prepare(`SELECT guid, path, name, mime_type AS mimeType, expected_bytes AS expectedBytes, last_size AS lastSize, deadline
@@ -109,18 +139,47 @@ export class MacStore {
   }
 
   private write<T>(fn: () => T): T {
+    if (this.depthOfWrites === 0) this.dead = [];
+    this.depthOfWrites++;
+    let out: T;
     try {
-      return this.db.transaction(fn)();
+      out = this.db.transaction(fn)();
     } catch (err) {
       throw storeWriteError(err, this.path);
+    } finally {
+      this.depthOfWrites--;
     }
+    if (this.depthOfWrites === 0) {
+      const dead = this.dead;
+      this.dead = [];
+      for (const d of dead) this.opts.onDeadLetter?.(d);
+    }
+    return out;
+  }
+
+  /**
+   * Puts one item in the outbox (an item id already there is kept once). An item whose body is larger
+   * than `maxItemBytes` could never be carried: it is kept as a dead letter with its reason and a
+   * stub body (what it was and its size), never sent.
+   */
+  private insert(type: OutboxItemType, id: string, body: Record<string, unknown>, now: number): void {
+    const json = JSON.stringify(body);
+    const bytes = bytesOver(json, this.maxItemBytes);
+    if (bytes === null) {
+      this.stmts.enqueue.run(type, id, json, now);
+      return;
+    }
+    const r = tooLarge(`${type} item`, bytes, this.maxItemBytes, 'relay');
+    const stub = JSON.stringify({ kind: typeof body['kind'] === 'string' ? body['kind'] : null, guid: typeof body['guid'] === 'string' ? body['guid'] : null, bytes });
+    const run = this.stmts.enqueueDead.run(type, id, stub, now, now, `${r.code}: ${r.message}`);
+    if (run.changes > 0) this.dead.push({ seq: Number(run.lastInsertRowid), type, id, code: r.code, message: r.message });
   }
 
   /** Enqueues items, the attachments to upload, and moves a cursor, in one transaction (the chat.db reader's commit). */
   enqueueWithCursor(items: readonly NewOutboxItem[], cursorName: string, cursorValue: string, uploads: ReadonlyArray<Omit<UploadRow, 'lastSize'>> = []): void {
     const now = this.now();
     this.write(() => {
-      for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now);
+      for (const it of items) this.insert(it.type, it.id, it.body, now);
       for (const u of uploads) this.stmts.addUpload.run({ ...u, now });
       this.stmts.setCursor.run(cursorName, cursorValue, now);
     });
@@ -139,14 +198,14 @@ export class MacStore {
   queueUpload(guid: string, items: readonly NewOutboxItem[]): void {
     const now = this.now();
     this.write(() => {
-      for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now);
+      for (const it of items) this.insert(it.type, it.id, it.body, now);
       this.stmts.uploadDone.run(guid);
     });
   }
 
   enqueue(items: readonly NewOutboxItem[]): void {
     const now = this.now();
-    this.write(() => { for (const it of items) this.stmts.enqueue.run(it.type, it.id, JSON.stringify(it.body), now); });
+    this.write(() => { for (const it of items) this.insert(it.type, it.id, it.body, now); });
   }
 
   cursor(name: string): string | null {
@@ -164,10 +223,23 @@ export class MacStore {
     return this.stmts.pending.all(afterSeq, limit) as RawOutboxItem[];
   }
 
-  /** The hub has everything up to `seq` durably. */
-  ack(seq: number): void {
+  /** The hub has everything up to `seq` durably, except the items it `refused`: those become dead letters. */
+  ack(seq: number, refused: readonly ItemRefusal[] = []): void {
     const now = this.now();
-    this.write(() => this.stmts.ack.run(now, seq));
+    this.write(() => {
+      for (const r of refused) {
+        const row = this.stmts.refuse.get(now, `${r.code}: ${r.message}`, r.seq) as { type: OutboxItemType; id: string } | undefined;
+        if (row !== undefined) this.dead.push({ seq: r.seq, type: row.type, id: row.id, code: r.code, message: r.message });
+      }
+      this.stmts.ack.run(now, seq);
+    });
+  }
+
+  /** Dead letters kept (until pruned with the acknowledged rows) and the newest, for health. */
+  deadLetters(): { count: number; last: { seq: number; type: OutboxItemType; id: string; reason: string; at: number } | null } {
+    const count = Number(this.stmts.deadCount.get());
+    const last = count === 0 ? null : (this.stmts.lastDead.get() as { seq: number; type: OutboxItemType; id: string; reason: string; at: number });
+    return { count, last };
   }
 
   ackedSeq(): number {
@@ -189,8 +261,11 @@ export class MacStore {
    * Stores commands (a command id seen twice is kept once) and the hub's command seq. When the first
    * new command is next in line and `begin` gives a probe ROWID for it (the sender is idle and will run
    * it at once), it is marked `sending` in the same transaction: one disk flush instead of two.
+   * A command in `refused` (by seq) is kept only as a `failed` entry with the reason, reported to the
+   * hub as its result; a refused file chunk is dropped (its send then fails its check).
    */
-  receiveCommands(items: readonly CommandItem[], begin?: (commandId: string, body: Record<string, unknown>) => number | null): { stored: number; lastSeq: number; begun: string | null } {
+  receiveCommands(items: readonly CommandItem[], begin?: (commandId: string, body: Record<string, unknown>) => number | null,
+    refused: ReadonlyMap<number, Omit<ItemRefusal, 'seq'>> = new Map()): { stored: number; lastSeq: number; begun: string | null } {
     const now = this.now();
     let stored = 0;
     let begun: string | null = null;
@@ -199,6 +274,15 @@ export class MacStore {
       let first: CommandItem | null = null;
       for (const c of items) {
         if (c.seq <= lastSeq) continue;
+        const refusal = refused.get(c.seq);
+        if (refusal !== undefined) {
+          const error = `${refusal.code}: ${refusal.message}`;
+          if (c.body['kind'] !== 'file_chunk' && this.stmts.insertRefused.run(c.seq, c.id, JSON.stringify({ kind: 'refused' }), now, now, error).changes > 0) {
+            this.result(c.id, 'failed', null, error, now);
+          }
+          lastSeq = c.seq;
+          continue;
+        }
         // A file chunk is on disk already (staged by the caller); only the send it belongs to is a command.
         if (c.body['kind'] !== 'file_chunk') {
           const added = this.stmts.insertCommand.run(c.seq, c.id, JSON.stringify(c.body), 'received', now, now).changes;
@@ -226,7 +310,7 @@ export class MacStore {
   }
 
   private result(commandId: string, state: string, appleGuid: string | null, error: string | null, now: number): void {
-    this.stmts.enqueue.run('result', `${commandId}:${state}${appleGuid === null ? '' : `:${appleGuid}`}`, JSON.stringify({ command_id: commandId, status: state, apple_guid: appleGuid, error, at: new Date(now).toISOString() }), now);
+    this.insert('result', `${commandId}:${state}${appleGuid === null ? '' : `:${appleGuid}`}`, { command_id: commandId, status: state, apple_guid: appleGuid, error, at: new Date(now).toISOString() }, now);
   }
 
   /** State `sending`, written (with the ROWID noted before osascript) before osascript runs. */
@@ -256,6 +340,6 @@ export class MacStore {
   /** Deletes acknowledged items and finished commands older than `olderThanMs`. Returns rows deleted. */
   prune(olderThanMs: number): number {
     const cutoff = this.now() - olderThanMs;
-    return this.write(() => this.stmts.pruneOutbox.run(cutoff).changes + this.stmts.pruneInbox.run(cutoff).changes + this.stmts.pruneUploads.run(cutoff).changes);
+    return this.write(() => this.stmts.pruneOutbox.run(cutoff, cutoff).changes + this.stmts.pruneInbox.run(cutoff).changes + this.stmts.pruneUploads.run(cutoff).changes);
   }
 }

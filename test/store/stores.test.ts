@@ -21,7 +21,7 @@ describe('Mac store', () => {
       const id = a.storeId();
       a.close();
       const raw = new Database(path, { readonly: true });
-      assert.equal(raw.pragma('user_version', { simple: true }), 3);
+      assert.equal(raw.pragma('user_version', { simple: true }), 4);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       raw.close();
       const b = new MacStore(path, () => 2000);
@@ -77,6 +77,51 @@ describe('Mac store', () => {
       now += 10 * 24 * 3600_000;
       assert.equal(s.prune(7 * 24 * 3600_000), 4, 'the acked row and the finished commands older than the retention go');
       assert.deepEqual(s.pending(0, 10).map((x) => x.id)[0], 'b');
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('keeps an item too large to carry, or refused by the hub, as a dead letter: never sent, reported once committed', () => {
+    const t = tempDir();
+    let now = 1_000_000;
+    try {
+      const path = join(t.dir, 'relay.db');
+      const seen: Array<{ seq: number; id: string; code: string }> = [];
+      const s = new MacStore(path, () => now, { maxItemBytes: 1000, onDeadLetter: (d) => seen.push({ seq: d.seq, id: d.id, code: d.code }) });
+      s.enqueue([{ type: 'event', id: 'a', body: ev('A') }, { type: 'event', id: 'b', body: { ...ev('B'), text: 'x'.repeat(2000) } }, { type: 'event', id: 'c', body: ev('C') }]);
+      assert.deepEqual(s.pending(0, 10).map((x) => x.id), ['a', 'c'], 'the large one is never sent');
+      assert.equal(s.depth().count, 2, 'nor counted as waiting');
+      assert.deepEqual(seen, [{ seq: 2, id: 'b', code: 'ITEM_TOO_LARGE' }]);
+      assert.equal(s.deadLetters().count, 1);
+      assert.match(s.deadLetters().last!.reason, /^ITEM_TOO_LARGE: event item of \d+ bytes is over the relay's limit of 1000 bytes/);
+      // Not committed, not told.
+      const sabotage = new Database(path);
+      sabotage.exec("CREATE TRIGGER no_cursor BEFORE INSERT ON cursors BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;");
+      sabotage.close();
+      assert.throws(() => s.enqueueWithCursor([{ type: 'event', id: 'd', body: { ...ev('D'), text: 'x'.repeat(2000) } }], 'chatdb', '1'));
+      assert.equal(seen.length, 1);
+      const repair = new Database(path);
+      repair.exec('DROP TRIGGER no_cursor');
+      repair.close();
+      // The hub refuses c and acks past it: c is a dead letter, a is acknowledged.
+      now += 1000;
+      s.ack(3, [{ seq: 3, code: 'ITEM_TOO_LARGE', message: "over the hub's limit" }]);
+      assert.equal(s.depth().count, 0);
+      assert.deepEqual(seen.map((d) => d.id), ['b', 'c']);
+      assert.deepEqual({ count: s.deadLetters().count, seq: s.deadLetters().last?.seq, reason: s.deadLetters().last?.reason }, { count: 2, seq: 3, reason: "ITEM_TOO_LARGE: over the hub's limit" });
+      s.ack(3, [{ seq: 3, code: 'ITEM_TOO_LARGE', message: 'again' }]);
+      assert.equal(seen.length, 2, 'a refusal heard twice is one dead letter');
+      // A command too large is kept only as failed, and its failure goes to the hub as a result.
+      s.receiveCommands([{ seq: 1, id: 'cmd-big', body: { kind: 'send', text: 'x' } }, { seq: 2, id: 'cmd-ok', body: { kind: 'send', text: 'y' } }], undefined,
+        new Map([[1, { code: 'ITEM_TOO_LARGE', message: 'too large' }]]));
+      assert.deepEqual(s.commandsInState('received').map((c) => c.commandId), ['cmd-ok']);
+      assert.deepEqual(s.commandsInState('failed').map((c) => c.commandId), ['cmd-big']);
+      const result = s.pending(3, 10).find((x) => x.id === 'cmd-big:failed');
+      assert.equal(result?.body['error'], 'ITEM_TOO_LARGE: too large');
+      assert.equal(s.commandSeq(), 2);
+      now += 10 * 24 * 3600_000;
+      s.prune(7 * 24 * 3600_000);
+      assert.equal(s.deadLetters().count, 0, 'pruned with the retention');
       s.close();
     } finally { t.cleanup(); }
   });
