@@ -86,11 +86,9 @@ describe('an event the hub refuses', () => {
     let h = await env.health();
     for (let i = 0; i < 100 && h.body.components['outbox']?.state !== 'degraded'; i++) { await new Promise((r) => setTimeout(r, 50)); h = await env.health(); }
     assert.equal(h.status, 503);
-    const outbox = h.body.components['outbox'] as unknown as { state: string; reason: string; dead_letters: number; last_dead_letter: { id: string; reason: string } };
-    assert.equal(outbox.dead_letters, 1);
+    // The Mac's /health is the short form (state and reason only; the detail is on /metrics and in relay.db).
+    const outbox = h.body.components['outbox'] as unknown as { state: string; reason: string };
     assert.match(outbox.reason, /1 outbox item\(s\) dead-lettered/);
-    assert.equal(outbox.last_dead_letter.id, `message:${refused.guid}`);
-    assert.match(outbox.last_dead_letter.reason, /^ITEM_TOO_LARGE: event item of \d+ bytes is over the hub's limit of 1048576 bytes/);
     const relay = await relayMetrics(env);
     assert.match(relay, /imessage_relay_outbox_dead_letters_total\{code="ITEM_TOO_LARGE"\} 1\n/);
     assert.match(relay, /imessage_relay_outbox_dead_letters 1\n/);
@@ -100,7 +98,7 @@ describe('an event the hub refuses', () => {
     const db = new Database(join(env.dir, 'mac', 'relay.db'), { readonly: true });
     try {
       const row = db.prepare('SELECT dead_reason FROM outbox WHERE item_id = ?').get(`message:${refused.guid}`) as { dead_reason: string } | undefined;
-      assert.match(row?.dead_reason ?? '', /^ITEM_TOO_LARGE: /, 'the row is kept, with its reason');
+      assert.match(row?.dead_reason ?? '', /^ITEM_TOO_LARGE: event item of \d+ bytes is over the hub's limit of 1048576 bytes/, 'the row is kept, with its reason');
     } finally { db.close(); }
   });
 });

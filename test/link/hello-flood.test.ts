@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateKeyPair, type KeyPair } from '../../relay/link/keys.js';
 import { waitFor } from '../support/chatdb-env.js';
 import { pinRelay, relayKeys } from '../support/hub-edits.js';
-import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
+import { ALICE, DM, RelayEnv, TOKEN } from '../support/relay-env.js';
 import { RawWs, rawHandshake } from '../support/raw-ws-frames.js';
 
 type Outcome = 'answered' | 'limited' | 'other';
@@ -26,7 +26,7 @@ describe('hellos with a known relay key from an impostor', () => {
     return hit === undefined ? 0 : Number(hit.split(' ').at(-1));
   };
   const relaysHealth = async (): Promise<{ state: string; connected: string[]; missing?: string[] }> => {
-    const body = await (await fetch(`http://127.0.0.1:${env.apiPort}/health`)).json() as { components: { relays: { state: string; connected: string[]; missing?: string[] } } };
+    const body = await (await fetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { components: { relays: { state: string; connected: string[]; missing?: string[] } } };
     return body.components.relays;
   };
 
