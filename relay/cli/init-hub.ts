@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { decodePairing, encodePairing, PairingCode } from '../config/pairing.js';
-import { ACCOUNT, addRelay, configNotes, formatHostPort, hubDialUrl, hubFiles, hubStarterConfig, isHubUrl, parseHostPort } from '../config/starter.js';
+import { ACCOUNT, addRelay, InitCode, configNotes, formatHostPort, hubDialUrl, hubFiles, hubStarterConfig, isHubUrl, parseHostPort } from '../config/starter.js';
 import { ConfigCode } from '../config/validate.js';
 import { RelayError } from '../errors.js';
 import { fingerprint, parsePublicKey, readKeyFile, writeNewKeyFile } from '../link/keys.js';
@@ -102,7 +102,7 @@ export async function inviteCommand(values: InitValues, account: string, io: Cli
   const json = readHubJson(hub.file);
   const relays = Array.isArray(json['relays']) ? json['relays'] as Array<Record<string, unknown> | null> : [];
   if (relays.some((r) => r?.['account'] === account)) {
-    throw new RelayError('INIT_PEER_EXISTS', `${hub.file}: account "${account}" is already in "relays"; remove that entry first to pair a new Mac under this name`, { file: hub.file, account });
+    throw new RelayError(InitCode.PeerExists, `${hub.file}: account "${account}" is already in "relays"; remove that entry first to pair a new Mac under this name`, { file: hub.file, account });
   }
   const url = dialUrl(values, hubDialUrl(json), 'every address');
   const kp = readKeyFile(hubFiles(json, hub.file).keyFile);

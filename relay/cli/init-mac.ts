@@ -23,9 +23,10 @@ export async function initMac(values: InitValues, io: CliIo): Promise<number> {
   if (!ACCOUNT.test(hub.account)) throw new RelayError(PairingCode.Invalid, 'the pairing line\'s account is not a valid account name', { expected: 'hub' });
   const health = values.health === undefined ? null : parseHostPort(values.health);
   if (health === null && values.health !== undefined) throw new UsageError(`--health "${values.health}" is not host:port`);
+  const dataDir = absolute(values['data-dir']);
   const file = absolute(values.config ?? (process.env['IMESSAGE_RELAY_CONFIG'] || undefined))
-    ?? join(homedir(), 'Library', 'Application Support', 'imessage-relay', 'relay.json');
-  const json = macStarterConfig({ hubUrl: hub.url, hubPublicKey: hub.key, chatDb: absolute(values['chat-db']), dataDir: absolute(values['data-dir']), health });
+    ?? join(dataDir ?? join(homedir(), 'Library', 'Application Support', 'imessage-relay'), 'relay.json');
+  const json = macStarterConfig({ hubUrl: hub.url, hubPublicKey: hub.key, chatDb: absolute(values['chat-db']), dataDir, health });
   const config = parseMacConfig(ConfigNode.root(json, file), file); // what `run` will read: the key goes where it looks
   refuseExisting([file, config.keyFile], 'init --mac', 'a new key means the hub must add this Mac again (init --hub --add-relay)');
   const kp = writeNewKeyFile(config.keyFile);

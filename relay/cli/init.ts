@@ -15,12 +15,12 @@ export const INIT_USAGE = `imessage-relay init --hub|--mac … [--config <file>]
       address from "tunnel config"); --url: what the Mac dials when that differs (a proxy, wss://).
   On the Mac, with that line:
     init --mac --pair <line> [--chat-db <file>] [--health <host:port>] [--data-dir <folder>]
-      writes the Mac's config (default ~/Library/Application Support/imessage-relay/relay.json) and
-      key, and prints the line to run on the hub.
+      writes the Mac's config (default relay.json in the data folder, ~/Library/Application Support/
+      imessage-relay) and key, and prints the line to run on the hub.
   Back on the hub:
     init --hub --add-relay <line>      adds the Mac to "relays" (restart the hub to let it in)
     init --hub --invite <account>      prints a pairing line for another Mac (or again, if it was lost)
-  --config: default $IMESSAGE_RELAY_CONFIG, else hub.json (hub) / the path above (Mac).
+  --config: default $IMESSAGE_RELAY_CONFIG, else hub.json here (hub) / relay.json in the data folder (Mac).
   Nothing is ever overwritten: a second run says what exists and how to start over.`;
 
 /** The options only one side takes, to refuse them on the other. */
@@ -35,6 +35,8 @@ export async function initCommand(argv: readonly string[], io: CliIo): Promise<n
   if (values.mac === true) return initMac(values, io);
   const modes = [values['add-relay'], values.invite, values.account].filter((v) => v !== undefined).length;
   if (modes !== 1) throw new UsageError('init --hub takes one of --account <name> (a new hub), --add-relay <line>, --invite <account>');
+  const unused = (values['add-relay'] !== undefined ? ['link', 'url', 'api', 'data-dir'] as const : values.invite !== undefined ? ['link', 'api', 'data-dir'] as const : []).filter((k) => values[k] !== undefined);
+  if (unused.length > 0) throw new UsageError(`--${unused[0]} goes with init --hub --account (a new hub), not with --${values.invite !== undefined ? 'invite' : 'add-relay'}`);
   if (values['add-relay'] !== undefined) return addRelayCommand(values, values['add-relay'], io);
   if (values.invite !== undefined) return inviteCommand(values, values.invite, io);
   return initHub(values, io);

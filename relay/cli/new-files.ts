@@ -3,6 +3,7 @@
 // start over; paths quoted for a line the admin copies into a shell.
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { InitCode } from '../config/starter.js';
 import { RelayError } from '../errors.js';
 
 /** The paths among `paths` that exist (a dangling symbolic link counts: writing there would follow it). */
@@ -29,7 +30,7 @@ export function shellQuote(text: string): string {
 export function refuseExisting(paths: readonly string[], what: string, consequence: string): void {
   const found = existing(paths);
   if (found.length === 0) return;
-  throw new RelayError('INIT_EXISTS', `${what}: nothing was changed, because ${found.join(', ')} already ${found.length === 1 ? 'exists' : 'exist'}. `
+  throw new RelayError(InitCode.Exists, `${what}: nothing was changed, because ${found.join(', ')} already ${found.length === 1 ? 'exists' : 'exist'}. `
     + `To start over, remove ${found.length === 1 ? 'it' : 'them'} (rm ${found.map(shellQuote).join(' ')}) and run this again; ${consequence}`, { files: found.join('\n') });
 }
 
@@ -64,6 +65,7 @@ export function writeNewFile(path: string, text: string, mode = 0o600): void {
 export function replaceFile(path: string, text: string): void {
   const mode = statSync(path).mode & 0o777;
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  rmSync(tmp, { force: true }); // left by a run that crashed with this pid
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeAll(fd, text);

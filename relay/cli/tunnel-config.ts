@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodePairing, encodePairing, PairingCode } from '../config/pairing.js';
-import { formatHostPort, parseHostPort } from '../config/starter.js';
+import { formatHostPort, InitCode, parseHostPort } from '../config/starter.js';
 import { ConfigCode } from '../config/validate.js';
 import { RelayError } from '../errors.js';
 import { wgGenerateKeyPair } from '../tunnel/wg.js';
@@ -152,9 +152,9 @@ async function addPeer(values: Values, pairLine: string, out: string, io: CliIo)
     if (p.publicKey === mac.key && p.allowedIps.length === 1 && p.allowedIps[0] === ours) {
       return report(io, values, { side: 'hub', file: out, publicKey: mac.key, address: ours, added: false }, [`this Mac (${ours}) is already a peer in ${out}: nothing changed.`]);
     }
-    if (p.publicKey === mac.key) throw new RelayError('INIT_PEER_EXISTS', `${out}: this Mac's key is already a peer, with AllowedIPs ${p.allowedIps.join(', ')}`, { file: out });
+    if (p.publicKey === mac.key) throw new RelayError(InitCode.PeerExists, `${out}: this Mac's key is already a peer, with AllowedIPs ${p.allowedIps.join(', ')}`, { file: out });
     if (ips.some((c) => c !== null && overlaps(c, address))) {
-      throw new RelayError('INIT_PEER_EXISTS', `${out}: ${ours} is already routed to another peer; on the Mac, remove its file and run tunnel config --mac again with --address <a free address>/32`, { file: out, address: ours });
+      throw new RelayError(InitCode.PeerExists, `${out}: ${ours} is already routed to another peer; on the Mac, remove its file and run tunnel config --mac again with --address <a free address>/32`, { file: out, address: ours });
     }
   }
   replaceFile(out, `${text.replace(/\n*$/, '\n')}${renderPeer([`a Mac (imessage-relay tunnel config --hub --add-peer), at ${ours}`], { publicKey: mac.key, endpoint: null, allowedIps: [ours], persistentKeepalive: null })}`);

@@ -217,6 +217,7 @@ describe('imessage-relay init', () => {
         [['init', '--mac'], /init --mac needs --pair <line>: run "imessage-relay init --hub --account <name>" on the hub first/],
         [['init', '--mac', '--pair', 'x', '--account', 'a'], /--account is not an option of init --mac/],
         [['init', '--hub', '--account', 'a', '--add-relay', 'x', ...cfg], /init --hub takes one of --account/],
+        [['init', '--hub', '--add-relay', 'x', '--link', '127.0.0.1:1', ...cfg], /--link goes with init --hub --account \(a new hub\), not with --add-relay/],
       ];
       for (const [argv, why] of cases) {
         const io = captureIo();
