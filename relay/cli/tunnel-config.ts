@@ -108,6 +108,7 @@ async function macEnd(values: Values, pairLine: string, out: string, io: CliIo):
     throw new RelayError(PairingCode.Invalid, 'the pairing line\'s endpoint or addresses are not valid', { expected: 'wg-hub' });
   }
   const address = values.address === undefined ? offered : cidrOption(values.address, '10.8.0.2/32');
+  if (address.prefix !== 32) throw new UsageError(`--address ${formatCidr(address)}: a Mac has one address (/32); the hub routes exactly that to it`);
   refuseExisting([out], 'tunnel config --mac', 'a new file means a new key: the hub must add this Mac again (tunnel config --hub --add-peer)');
   const keys = await wgGenerateKeyPair(wgCommand(values));
   const name = basename(out, '.conf');
@@ -133,7 +134,7 @@ async function macEnd(values: Values, pairLine: string, out: string, io: CliIo):
 async function addPeer(values: Values, pairLine: string, out: string, io: CliIo): Promise<number> {
   const mac = decodePairing(pairLine, 'wg-mac');
   const address = parseCidr(mac.address);
-  if (address === null) throw new RelayError(PairingCode.Invalid, 'the pairing line\'s address is not valid', { expected: 'wg-mac' });
+  if (address === null || address.prefix !== 32) throw new RelayError(PairingCode.Invalid, 'the pairing line\'s address is not one IPv4 address (/32)', { expected: 'wg-mac' });
   let text: string;
   try {
     text = readFileSync(out, 'utf8');
