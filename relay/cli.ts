@@ -6,11 +6,15 @@ import { SCAN_USAGE, scanCommand } from './cli/scan.js';
 import { HUB_USAGE, RUN_USAGE, hubCommand, runCommand } from './cli/daemon-commands.js';
 import { KEYGEN_USAGE, keygenCommand } from './cli/keygen.js';
 import { LOGS_USAGE, logsCommand } from './cli/logs.js';
+import { INIT_USAGE, initCommand } from './cli/init.js';
+import { TUNNEL_USAGE, tunnelCommand } from './cli/tunnel-config.js';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
   run: { usage: RUN_USAGE, run: runCommand },
   hub: { usage: HUB_USAGE, run: hubCommand },
   keygen: { usage: KEYGEN_USAGE, run: keygenCommand },
+  init: { usage: INIT_USAGE, run: initCommand },
+  tunnel: { usage: TUNNEL_USAGE, run: tunnelCommand },
   scan: { usage: SCAN_USAGE, run: scanCommand },
   logs: { usage: LOGS_USAGE, run: logsCommand },
   demo: { usage: DEMO_USAGE, run: demoCommand },

@@ -16,13 +16,15 @@ export interface RunOptions {
   /** Output beyond this is an error (default 4 MiB). */
   readonly maxBuffer?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Written to the program's stdin, which is then closed (e.g. a key for `wg pubkey`). */
+  readonly input?: string;
 }
 
 /** Runs `file args…`; resolves in every case (a failure to start shows as exitCode null and stderr). */
 export function runCommand(file: string, args: readonly string[], opts: RunOptions): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(file, [...args], {
+    const child = execFile(file, [...args], {
       encoding: 'utf8', timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: opts.maxBuffer ?? 4 * 1024 * 1024,
       env: opts.env ?? process.env, windowsHide: true,
     }, (err, stdout, stderr) => {
@@ -35,5 +37,8 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
         timedOut, durationMs: Date.now() - started,
       });
     });
+    // A program that exits without reading its stdin makes the write fail with EPIPE: its exit says what happened.
+    child.stdin?.on('error', () => undefined);
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

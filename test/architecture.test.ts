@@ -38,7 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   mac: ['chatdb', 'config', 'health', 'link', 'messages-app', 'model', 'store', 'tunnel'],
   hub: ['config', 'health', 'link', 'model', 'store', 'tunnel'],
   'messages-app': ['model'],
-  cli: ['chatdb', 'config', 'hub', 'link', 'mac', 'model', 'simulator', 'typedstream'],
+  cli: ['chatdb', 'config', 'hub', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
   '.': ['cli', 'model'],
 };
 

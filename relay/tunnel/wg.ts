@@ -1,4 +1,4 @@
-// The one place `wg` runs: `wg show <interface> dump` through execFile (argv only), its failures as
+// The one place `wg` runs: `wg show <interface> dump` and `wg genkey`/`wg pubkey` through execFile (argv only), its failures as
 // coded errors that say what to do. `command` may start with a privilege helper (`sudo -n wg`):
 // wireguard-go's control socket is root's.
 import { RelayError } from '../errors.js';
@@ -29,4 +29,41 @@ export function wgShow(command: readonly string[], timeoutMs = 5000): WgShow {
     }
     throw new RelayError('TUNNEL_WG_FAILED', `wg show ${iface} dump failed (exit ${r.exitCode ?? r.signal ?? '?'}): ${err.slice(0, 300)}`, details);
   };
+}
+
+const WG_KEY = /^[A-Za-z0-9+/]{43}=$/;
+
+/** A WireGuard key pair made by `wg genkey` and `wg pubkey` (base64, as wg-quick files hold them). */
+export interface WgKeyPair {
+  readonly privateKey: string;
+  readonly publicKey: string;
+}
+
+async function wgKeyStep(command: readonly string[], step: 'genkey' | 'pubkey', input: string | undefined, timeoutMs: number): Promise<string> {
+  const [file, ...prefix] = command;
+  if (file === undefined) throw new RelayError('TUNNEL_WG_MISSING', 'no wg command configured');
+  const r = await runCommand(file, [...prefix, step], { timeoutMs, ...(input === undefined ? {} : { input }) });
+  const details = { command: command.join(' '), step };
+  if (r.timedOut) throw new RelayError('TUNNEL_WG_TIMEOUT', `\`${command.join(' ')} ${step}\` did not answer within ${timeoutMs} ms`, details);
+  if (r.exitCode === null && /ENOENT/.test(r.stderr)) throw new RelayError('TUNNEL_WG_MISSING', `${file} was not found: install wireguard-tools (or pass --wg <path>)`, details);
+  const key = r.stdout.trim();
+  if (r.exitCode !== 0 || !WG_KEY.test(key)) {
+    throw new RelayError('TUNNEL_WG_FAILED', `wg ${step} failed (exit ${r.exitCode ?? r.signal ?? '?'}): ${r.stderr.trim().slice(0, 300) || 'no key printed'}`, details);
+  }
+  return key;
+}
+
+/**
+ * A new WireGuard key pair from `wg genkey` and `wg pubkey` (the private key goes to wg on stdin,
+ * never on a command line).
+ * @throws RelayError TUNNEL_WG_MISSING, TUNNEL_WG_TIMEOUT, TUNNEL_WG_FAILED
+ */
+export async function wgGenerateKeyPair(command: readonly string[] = ['wg'], timeoutMs = 5000): Promise<WgKeyPair> {
+  const privateKey = await wgKeyStep(command, 'genkey', undefined, timeoutMs);
+  return { privateKey, publicKey: await wgPublicKey(privateKey, command, timeoutMs) };
+}
+
+/** `wg pubkey` of a private key. @throws RelayError as {@link wgGenerateKeyPair} */
+export function wgPublicKey(privateKey: string, command: readonly string[] = ['wg'], timeoutMs = 5000): Promise<string> {
+  return wgKeyStep(command, 'pubkey', `${privateKey}\n`, timeoutMs);
 }

@@ -1,6 +1,6 @@
 // Real child processes for end-to-end tests: the CLI under tsx, its JSON log lines collected,
 // waits on what it logs, and kill -9.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -86,4 +86,22 @@ export class CliProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     return this.exited;
   }
+}
+
+/** What one finished run of the CLI printed; code -1 when it was still running after a minute (a hang). */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `imessage-relay <args>` to its end in a child process, in `cwd` (tsx is loaded by its full
+ * address, so any folder will do), with `env` over the test's environment.
+ */
+export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : (err as { code?: number }).code ?? 1, stdout, stderr }));
+  });
 }

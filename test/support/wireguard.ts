@@ -4,7 +4,7 @@
 // Interfaces are reached from the root namespace through /var/run/wireguard/<name>.sock.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function has(cmd: string): boolean {
@@ -84,6 +84,22 @@ export class WireGuardPair {
     run('wg', ['set', a.iface, 'private-key', a.key, 'peer', b.pub, 'allowed-ips', `${b.tunnelAddr}/32`, 'endpoint', `${b.addr}:51820`, 'persistent-keepalive', '1']);
     run('ip', ['-n', a.ns, 'addr', 'add', `${a.tunnelAddr}/24`, 'dev', a.iface]);
     run('ip', ['-n', a.ns, 'link', 'set', a.iface, 'up']);
+  }
+
+  /**
+   * Starts side `s` from a wg-quick file as `wg-quick up` would: `wg setconf` with `wg-quick strip`'s
+   * output, its Address on the interface, a route for each peer's AllowedIPs. Its own keys are unused.
+   */
+  async startFromWgQuick(s: Side, file: string): Promise<void> {
+    await this.startInterface(s);
+    const stripped = join(this.dir, `${s.iface}.stripped.conf`);
+    writeFileSync(stripped, `${run('wg-quick', ['strip', file])}\n`, { mode: 0o600 });
+    run('wg', ['setconf', s.iface, stripped]);
+    const text = readFileSync(file, 'utf8');
+    const values = (key: string): string[] => [...text.matchAll(new RegExp(`^${key}\\s*=\\s*(.+)$`, 'gm'))].flatMap((m) => m[1]!.split(',').map((v) => v.trim()));
+    for (const a of values('Address')) run('ip', ['-n', s.ns, 'addr', 'add', a, 'dev', s.iface]);
+    run('ip', ['-n', s.ns, 'link', 'set', s.iface, 'up']);
+    for (const r of values('AllowedIPs')) run('ip', ['-n', s.ns, 'route', 'replace', r, 'dev', s.iface]);
   }
 
   /** kill -9 of one side's wireguard-go: its interface goes away (its control socket stays, dead). */
