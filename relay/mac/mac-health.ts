@@ -17,6 +17,7 @@ export interface MacHealthInputs {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const span = (ms: number): string => (ms >= 2 * 3600_000 ? `${Math.round(ms / 3600_000)} h` : `${Math.round(ms / 60_000)} min`);
 
 export function macHealth(i: MacHealthInputs): HealthReport {
   const chatdb: ComponentHealth = i.reader.state === 'down'
@@ -31,10 +32,12 @@ export function macHealth(i: MacHealthInputs): HealthReport {
   const outbox: ComponentHealth = backingUp
     ? degraded(`outbox backing up: ${i.outbox.count} unacknowledged, oldest ${ageS ?? 0} s`, { depth: i.outbox.count, oldest_unacked_age_s: ageS })
     : ok({ depth: i.outbox.count, oldest_unacked_age_s: ageS });
+  // Liveness: silence means something only while chat.db is read and the link is up (else those components say why).
   const quietMs = i.limits.quietMinutes * 60_000;
   const quietFor = i.now - (i.lastInboundAt ?? i.startedAt);
-  const inbound: ComponentHealth = quietMs > 0 && quietFor > quietMs
-    ? degraded(`no incoming message for ${Math.round(quietFor / 60_000)} min (expected within ${i.limits.quietMinutes})`, { last_inbound_at: iso(i.lastInboundAt) })
+  const inbound: ComponentHealth = quietMs > 0 && quietFor > quietMs && chatdb.state === 'ok' && i.link.up
+    ? degraded(`no incoming message for ${span(quietFor)} (expected within ${span(quietMs)}) while chat.db and the link are fine: `
+      + 'Apple may have signed this Mac out of iMessage (check Messages → Settings → iMessage)', { code: 'INBOUND_QUIET', last_inbound_at: iso(i.lastInboundAt) })
     : ok({ last_inbound_at: iso(i.lastInboundAt) });
   const messages: ComponentHealth = i.automationDenied
     ? degraded('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation')
