@@ -17,7 +17,7 @@ export interface MacHealthInputs {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-const span = (ms: number): string => (ms >= 2 * 3600_000 ? `${Math.round(ms / 3600_000)} h` : `${Math.round(ms / 60_000)} min`);
+const span = (ms: number): string => (ms >= 2 * 3600_000 ? `${Math.round(ms / 3600_000)} h` : ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 export function macHealth(i: MacHealthInputs): HealthReport {
   const chatdb: ComponentHealth = i.reader.state === 'down'
