@@ -149,11 +149,11 @@ export class Sender {
   }
 
   /**
-   * Commands whose staged file may still be needed (waiting, being sent, or followed until Messages is
-   * done with it): the hourly staging sweep keeps their folders.
+   * Commands whose staged file may still be needed (waiting, being sent, sent or delivered and maybe
+   * still followed until Messages is done with it): the hourly staging sweep keeps their folders.
    */
   stagedInUse(): Set<string> {
-    const ids = [...this.deps.store.commandsInState('received'), ...this.deps.store.commandsInState('sending')].map((c) => c.commandId);
+    const ids = ['received', 'sending', 'sent', 'delivered'].flatMap((state) => this.deps.store.commandsInState(state).map((c) => c.commandId));
     if (this.inFlight !== null) ids.push(this.inFlight.commandId);
     return new Set([...ids, ...this.follower.ids()].map((id) => id.toLowerCase()));
   }

@@ -54,7 +54,7 @@ describe('Mac upkeep jobs', () => {
       r.store.setCommandState(done, 'sent', { appleGuid: 'A1' });
       r.store.ack(r.store.pending(0, 100).at(-1)!.seq);
       r.store.enqueue([event(4)]);
-      for (const id of [waiting, stale]) {
+      for (const id of [waiting, stale, done]) {
         mkdirSync(join(r.staging.root, id), { recursive: true });
         writeFileSync(join(r.staging.root, id, 'photo.jpg'), 'bytes');
       }
@@ -65,6 +65,7 @@ describe('Mac upkeep jobs', () => {
       await r.cron.advance(2 * HOUR);
       assert.equal(existsSync(join(r.staging.root, stale)), false, 'a staged folder no command needs, idle for an hour, is swept');
       assert.equal(existsSync(join(r.staging.root, waiting)), true, 'the folder of a command still waiting stays');
+      assert.equal(existsSync(join(r.staging.root, done)), true, 'and of one sent (Messages may still be transferring its file)');
       assert.equal(rows(), before, 'nothing is pruned within retention (1 day)');
 
       await r.cron.advance(21 * HOUR);
@@ -75,10 +76,12 @@ describe('Mac upkeep jobs', () => {
       assert.equal(r.store.stats(0).unacked, 1);
       assert.deepEqual(r.store.commandsInState('sent'), [], 'the finished command is gone');
       assert.equal(r.store.commandsInState('received')[0]?.commandId, waiting, 'the waiting one stays');
+      assert.equal(existsSync(join(r.staging.root, done)), false, 'the pruned command\'s folder is swept');
+      assert.equal(existsSync(join(r.staging.root, waiting)), true);
       const fired = r.cron.fired.filter((f) => f.name === 'prune').length;
       assert.ok(fired >= 24 && fired <= 26, `pruned hourly (${fired} runs in 25 h)`);
       const logged = r.lines.filter((l) => l.msg.startsWith('pruned acknowledged outbox rows'));
-      assert.deepEqual(logged.map((l) => [l['pruned'], l['swept']]), [[0, 1], [5, 0]]);
+      assert.deepEqual(logged.map((l) => [l['pruned'], l['swept']]), [[0, 1], [5, 1]]);
     } finally { await r.close(); t.cleanup(); }
   });
 
