@@ -129,7 +129,6 @@ export class MacDaemon {
       cron: deps.cron ?? nodeCronSource(logger), clock, logger,
       jobs: macUpkeepJobs({
         schedules: config.upkeep ?? DEFAULT_MAC_UPKEEP, store: this.store, staging: this.staging, retentionDays: config.retentionDays, clock, logger,
-        stagedInUse: this.sender === null ? undefined : () => this.sender!.stagedInUse(),
         runScript: s.enabled ? run : undefined,
         onAutomation: (denied) => { this.automationDenied = denied; },
         health: () => { const r = this.health(); return { status: r.status, inbound: r.components['inbound'], linkUp: this.linkState.up }; },

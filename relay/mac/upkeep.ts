@@ -21,8 +21,6 @@ export interface MacUpkeepDeps {
   readonly store: UpkeepStore;
   /** The staging folder of files from the hub (messages-app/staging.ts). */
   readonly staging: { sweep(keep: ReadonlySet<string>, idleMs: number, now: number): number };
-  /** Commands whose staged files are still needed (the sender's view); absent: those not finished in the inbox. */
-  readonly stagedInUse?: () => ReadonlySet<string>;
   /** Runs probe.js / launch.js through osascript; absent (sender off): no keep-alive. */
   readonly runScript?: (name: ScriptName, args: Record<string, string>) => Promise<Record<string, unknown>>;
   /** Automation permission as the keep-alive probe saw it (feeds health). */
@@ -34,7 +32,11 @@ export interface MacUpkeepDeps {
   readonly logger: Logger;
 }
 
-/** Command states whose staged file may still be needed (the follower removes it once Messages is done). */
+/**
+ * Command states whose staged file may still be needed: waiting, being sent (the one osascript runs is
+ * `sending`), or sent/delivered and maybe still transferring (the sender's follower removes the file
+ * once Messages is done with it). `unknown` ones are left to the idle time, as the sender does.
+ */
 const IN_USE = ['received', 'sending', 'sent', 'delivered'];
 
 /** A staged folder untouched this long, and needed by no command, is removed. */
@@ -50,7 +52,7 @@ export function macUpkeepJobs(deps: MacUpkeepDeps): Job[] {
       name: 'prune', schedule: s.prune,
       run: () => {
         const pruned = store.prune(deps.retentionDays * 24 * 3600_000);
-        const keep = deps.stagedInUse?.() ?? new Set(IN_USE.flatMap((state) => store.commandsInState(state).map((c) => c.commandId.toLowerCase())));
+        const keep = new Set(IN_USE.flatMap((state) => store.commandsInState(state).map((c) => c.commandId.toLowerCase())));
         const swept = deps.staging.sweep(keep, STAGING_IDLE_MS, clock.now());
         if (pruned > 0 || swept > 0) logger.info({ pruned, swept }, 'pruned acknowledged outbox rows, finished commands and staged files no send needs');
         return { pruned, swept };

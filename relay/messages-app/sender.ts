@@ -148,16 +148,6 @@ export class Sender {
     return ('chatGuid' in t ? t.chatGuid === chatGuid : t.handle === chatIdentifier) ? f.commandId : null;
   }
 
-  /**
-   * Commands whose staged file may still be needed (waiting, being sent, sent or delivered and maybe
-   * still followed until Messages is done with it): the hourly staging sweep keeps their folders.
-   */
-  stagedInUse(): Set<string> {
-    const ids = ['received', 'sending', 'sent', 'delivered'].flatMap((state) => this.deps.store.commandsInState(state).map((c) => c.commandId));
-    if (this.inFlight !== null) ids.push(this.inFlight.commandId);
-    return new Set([...ids, ...this.follower.ids()].map((id) => id.toLowerCase()));
-  }
-
   private async loop(): Promise<void> {
     for (const cmd of this.deps.store.commandsInState('sending')) {
       if (this.stopped) return;
