@@ -1,6 +1,6 @@
 // `imessage-relay install | uninstall | restart | status`: the Mac daemon as a LaunchAgent in the
 // user's GUI session. `--dry-run` prints the plist and the exact launchctl commands, on any system.
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,7 @@ export interface LaunchdCliDeps {
   readonly sleep: (ms: number) => Promise<void>;
 }
 
+/** This process, this user and this package's files. */
 export function defaultLaunchdDeps(): LaunchdCliDeps {
   return {
     platform: process.platform, uid: process.getuid?.() ?? -1, home: homedir(), env: process.env, node: process.execPath,
@@ -83,6 +84,10 @@ function checkRunnable(path: string, what: string, mode: number): void {
   }
 }
 
+/**
+ * Writes the LaunchAgent and (re)loads it. Checks the config first (it must be one `run` accepts).
+ * @throws RelayError LAUNCHD_UNSUPPORTED, LAUNCHD_BAD_PATH, LAUNCHD_BOOTSTRAP_FAILED, LAUNCHD_FAILED, CONFIG_*
+ */
 export async function installCommand(argv: readonly string[], io: CliIo, deps: LaunchdCliDeps = defaultLaunchdDeps()): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string' }, node: { type: 'string' }, 'dry-run': { type: 'boolean' } }, strict: true });
   const dryRun = values['dry-run'] === true;
@@ -126,6 +131,7 @@ export async function installCommand(argv: readonly string[], io: CliIo, deps: L
   return 0;
 }
 
+/** Boots the agent out and removes its plist. @throws RelayError LAUNCHD_UNSUPPORTED, LAUNCHD_FAILED (the plist is then kept) */
 export async function uninstallCommand(argv: readonly string[], io: CliIo, deps: LaunchdCliDeps = defaultLaunchdDeps()): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { 'dry-run': { type: 'boolean' } }, strict: true });
   const lc = launchctl(deps);
@@ -143,6 +149,7 @@ export async function uninstallCommand(argv: readonly string[], io: CliIo, deps:
   return 0;
 }
 
+/** kickstart -k. @throws RelayError LAUNCHD_UNSUPPORTED, LAUNCHD_NOT_LOADED, LAUNCHD_FAILED */
 export async function restartCommand(argv: readonly string[], io: CliIo, deps: LaunchdCliDeps = defaultLaunchdDeps()): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { 'dry-run': { type: 'boolean' } }, strict: true });
   const lc = launchctl(deps);
@@ -156,6 +163,7 @@ export async function restartCommand(argv: readonly string[], io: CliIo, deps: L
   return 0;
 }
 
+/** What launchd says about the agent, as text or JSON. @throws RelayError LAUNCHD_UNSUPPORTED, LAUNCHD_FAILED */
 export async function statusCommand(argv: readonly string[], io: CliIo, deps: LaunchdCliDeps = defaultLaunchdDeps()): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' }, 'dry-run': { type: 'boolean' } }, strict: true });
   const lc = launchctl(deps);
