@@ -8,6 +8,7 @@ import { KEYGEN_USAGE, keygenCommand } from './cli/keygen.js';
 import { LOGS_USAGE, logsCommand } from './cli/logs.js';
 import { INIT_USAGE, initCommand } from './cli/init.js';
 import { TUNNEL_USAGE, tunnelCommand } from './cli/tunnel-config.js';
+import { INSTALL_USAGE, RESTART_USAGE, STATUS_USAGE, UNINSTALL_USAGE, installCommand, restartCommand, statusCommand, uninstallCommand } from './cli/launchd-commands.js';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
   run: { usage: RUN_USAGE, run: runCommand },
@@ -18,6 +19,10 @@ const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], i
   scan: { usage: SCAN_USAGE, run: scanCommand },
   logs: { usage: LOGS_USAGE, run: logsCommand },
   demo: { usage: DEMO_USAGE, run: demoCommand },
+  install: { usage: INSTALL_USAGE, run: (argv, io) => installCommand(argv, io) },
+  uninstall: { usage: UNINSTALL_USAGE, run: (argv, io) => uninstallCommand(argv, io) },
+  restart: { usage: RESTART_USAGE, run: (argv, io) => restartCommand(argv, io) },
+  status: { usage: STATUS_USAGE, run: (argv, io) => statusCommand(argv, io) },
 };
 
 const USAGE = `imessage-relay <command> [options]

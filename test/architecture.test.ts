@@ -38,7 +38,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   mac: ['chatdb', 'config', 'health', 'link', 'messages-app', 'model', 'store', 'tunnel'],
   hub: ['config', 'health', 'link', 'model', 'store', 'tunnel'],
   'messages-app': ['model'],
-  cli: ['chatdb', 'config', 'hub', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
+  cli: ['chatdb', 'config', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
+  launchd: [],
   '.': ['cli', 'model'],
 };
 
@@ -52,6 +53,7 @@ const LIBRARIES: Record<string, RegExp> = {
   ws: /^link\//,
   tweetnacl: /^link\//,
   'node-cron': /^scheduler\.ts$/,
+  plist: /^launchd\/agent-plist\.ts$/,
   'node:child_process': /^run-command\.ts$/,
 };
 

@@ -6,6 +6,7 @@ import { configPath, readSecret } from './load.js';
 import { parseLink, parseListen, parseLog, type LinkConfig, type LogConfig } from './mac-config.js';
 import type { ConfigNode } from './validate.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
+import { parseUpkeep, type UpkeepSchedules } from './upkeep-config.js';
 
 export interface WebhookConfig {
   readonly name: string;
@@ -37,10 +38,12 @@ export interface HubConfig {
   readonly retentionDays: number;
   readonly tunnel: TunnelConfig;
   readonly log: LogConfig;
+  /** When the scheduled upkeep jobs run (absent in a config built in code: the defaults). */
+  readonly upkeep?: UpkeepSchedules;
 }
 
 export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.ProcessEnv): HubConfig {
-  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'tunnel', 'log']);
+  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'tunnel', 'log', 'upkeep']);
   const dataDir = configPath(root.string('dataDir', './hub-data'), file);
   const apiNode = root.object('api');
   apiNode.only(['host', 'port', 'tokenFile', 'tokenEnv', 'maxFileBytes']);
@@ -91,5 +94,6 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
     retentionDays: root.number('retentionDays', 7, { min: 0 }),
     tunnel: parseTunnel(root.object('tunnel')),
     log: parseLog(root.object('log'), join(dataDir, 'logs', 'hub.log')),
+    upkeep: parseUpkeep(root.object('upkeep')),
   };
 }

@@ -7,6 +7,7 @@ import { configPath } from './load.js';
 import type { ConfigNode } from './validate.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
 import { DEFAULT_MAX_ITEM_BYTES } from '../model/wire.js';
+import { parseMacUpkeep, type MacUpkeep } from './upkeep-config.js';
 
 export interface LogConfig {
   readonly level: string;
@@ -59,6 +60,8 @@ export interface MacConfig {
   readonly retentionDays: number;
   readonly tunnel: TunnelConfig;
   readonly log: LogConfig;
+  /** When the scheduled upkeep jobs run (absent in a config built in code: the defaults). */
+  readonly upkeep?: MacUpkeep;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -93,7 +96,7 @@ export function parseListen(node: ConfigNode, defaultPort: number): { host: stri
 
 /** Validates the Mac config; every error names the key and what was expected. */
 export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
-  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'attachments', 'quietMinutes', 'retentionDays', 'tunnel', 'log']);
+  root.only(['chatDb', 'dataDir', 'keyFile', 'hub', 'health', 'reader', 'link', 'outbox', 'sender', 'attachments', 'quietMinutes', 'retentionDays', 'tunnel', 'log', 'upkeep']);
   const attachments = root.object('attachments');
   attachments.only(['stagingDir', 'maxBytes', 'waitSeconds', 'upload', 'roots']);
   const sender = root.object('sender');
@@ -150,5 +153,6 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
     retentionDays: root.number('retentionDays', 7, { min: 0 }),
     tunnel: parseTunnel(root.object('tunnel')),
     log: parseLog(root.object('log'), join(dataDir, 'logs', 'relay.log')),
+    upkeep: parseMacUpkeep(root.object('upkeep')),
   };
 }

@@ -25,6 +25,9 @@ import { tunnelHealth } from '../tunnel/tunnel-health.js';
 import type { TunnelWatchdog } from '../tunnel/watchdog.js';
 import { watchTunnel } from '../tunnel/watch-tunnel.js';
 import type { WgShow } from '../tunnel/wg.js';
+import { DEFAULT_UPKEEP } from '../config/upkeep-config.js';
+import { nodeCronSource, Scheduler, type CronSource } from '../scheduler.js';
+import { hubUpkeepJobs } from './upkeep.js';
 
 export interface HubDeps {
   readonly config: HubConfig;
@@ -32,6 +35,8 @@ export interface HubDeps {
   readonly clock: Clock;
   /** Replaces `wg show <interface> dump` (default: runs tunnel.command). */
   readonly wgShow?: WgShow;
+  /** Fires the scheduled upkeep jobs (default: node-cron's timers; tests drive a fake clock). */
+  readonly cron?: CronSource;
 }
 
 /** The link server's handshake limits from the config (defaults where a field is absent). */
@@ -53,6 +58,7 @@ export class Hub {
   private readonly vault: FileVault;
   private readonly files: FileReceiver;
   private readonly tunnel: TunnelWatchdog | null;
+  private readonly upkeep: Scheduler;
   private api: Server | null = null;
   private readonly startedAt: number;
   private stopping = false;
@@ -80,6 +86,14 @@ export class Hub {
     m.gauge('webhook_dead_letters', 'Webhook deliveries parked as dead letters', () => this.backlog().dead);
     this.tunnel = watchTunnel(config.tunnel, { clock, logger, metrics: m, show: deps.wgShow });
     this.dispatchers = config.webhooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock, logger, metrics: m }));
+    this.upkeep = new Scheduler({
+      cron: deps.cron ?? nodeCronSource(logger), clock, logger,
+      jobs: hubUpkeepJobs({
+        schedules: config.upkeep ?? DEFAULT_UPKEEP, store: this.store, retentionDays: config.retentionDays, clock, logger,
+        removeBytes: (f) => (f.direction === 'out' ? this.vault.removeUpload(f.guid) : this.vault.removeIncoming(f.account, f.guid)),
+        status: () => ({ relaysConnected: this.sessions.size, health: this.health().status }),
+      }),
+    });
     const hooks = config.webhooks.map((h) => h.name);
     this.server = new LinkServer({
       host: config.listen.host, port: config.listen.port, keys, relays, clock, logger,
@@ -147,11 +161,8 @@ export class Hub {
 
   /** Starts listening; resolves with the link and API ports. */
   async start(): Promise<{ linkPort: number; apiPort: number }> {
-    const { config, logger, clock } = this.deps;
-    const keepMs = config.retentionDays * 24 * 3600_000;
-    const pruned = this.store.prune(keepMs, clock.now())
-      + this.store.files.pruneOlderThan(clock.now() - keepMs, (f) => (f.direction === 'out' ? this.vault.removeUpload(f.guid) : this.vault.removeIncoming(f.account, f.guid)));
-    if (pruned > 0) logger.info({ pruned }, 'pruned old hub rows');
+    const { config, logger } = this.deps;
+    await this.upkeep.run('prune');
     const linkPort = await this.server.listen();
     const handler = createApiHandler({
       token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
@@ -164,12 +175,14 @@ export class Hub {
     const apiPort = await listen(this.api, config.api.host, config.api.port, 'API');
     for (const d of this.dispatchers) d.start();
     this.tunnel?.start();
+    this.upkeep.start();
     logger.info({ link: `${config.listen.host}:${linkPort}`, api: `${config.api.host}:${apiPort}`, relays: config.relays.length, webhooks: this.dispatchers.length }, 'hub started');
     return { linkPort, apiPort };
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.upkeep.stop();
     for (const d of this.dispatchers) d.stop();
     this.tunnel?.stop();
     this.feed.close();

@@ -33,6 +33,9 @@ import { tunnelHealth } from '../tunnel/tunnel-health.js';
 import type { TunnelWatchdog } from '../tunnel/watchdog.js';
 import { watchTunnel } from '../tunnel/watch-tunnel.js';
 import type { WgShow } from '../tunnel/wg.js';
+import { DEFAULT_MAC_UPKEEP } from '../config/upkeep-config.js';
+import { nodeCronSource, Scheduler, type CronSource } from '../scheduler.js';
+import { macUpkeepJobs } from './upkeep.js';
 
 export const AGENT = 'imessage-relay/0.1.0';
 
@@ -46,6 +49,8 @@ export interface MacDaemonDeps {
   readonly homeDir?: string;
   /** Replaces `wg show <interface> dump` (default: runs tunnel.command). */
   readonly wgShow?: WgShow;
+  /** Fires the scheduled upkeep jobs (default: node-cron's timers; tests drive a fake clock). */
+  readonly cron?: CronSource;
 }
 
 export class MacDaemon {
@@ -61,6 +66,7 @@ export class MacDaemon {
   private readonly uploader: AttachmentUploader | null;
   private readonly roots: AttachmentRoots;
   private readonly tunnel: TunnelWatchdog | null;
+  private readonly upkeep: Scheduler;
   private automationDenied = false;
   private http: Server | null = null;
   private readonly startedAt: number;
@@ -116,9 +122,10 @@ export class MacDaemon {
       onQueued: (status) => { this.metrics.inc('attachments_total', 1, { status }); this.depthCache.at = 0; this.session?.pump(); },
     });
     const s = config.sender;
+    const run = deps.runScript ?? ((name: ScriptName, args: Record<string, string>) => runScript(name, args, { osascript: s.osascript, timeoutMs: s.timeoutMs }));
     this.sender = !s.enabled ? null : new Sender({
       store: this.store, rows: this.sentRows, clock, logger, staging: this.staging,
-      run: deps.runScript ?? ((name, args) => runScript(name, args, { osascript: s.osascript, timeoutMs: s.timeoutMs })),
+      run,
       options: { perSecond: s.perSecond, perChatPerSecond: s.perChatPerSecond, confirmMs: s.confirmMs, followMs: s.followMs },
       // Results go to the hub right after, not before, the osascript they describe has started.
       onResult: () => { this.depthCache.at = 0; setImmediate(() => this.session?.pump()); },
@@ -126,6 +133,16 @@ export class MacDaemon {
         if (denied && !this.automationDenied) logger.error('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation');
         this.automationDenied = denied;
       },
+    });
+    this.lastInboundAt = this.store.lastInboundAt();
+    this.upkeep = new Scheduler({
+      cron: deps.cron ?? nodeCronSource(logger), clock, logger,
+      jobs: macUpkeepJobs({
+        schedules: config.upkeep ?? DEFAULT_MAC_UPKEEP, store: this.store, staging: this.staging, retentionDays: config.retentionDays, clock, logger,
+        runScript: s.enabled ? run : undefined,
+        onAutomation: (denied) => { this.automationDenied = denied; },
+        health: () => { const r = this.health(); return { status: r.status, inbound: r.components['inbound'], linkUp: this.linkState.up }; },
+      }),
     });
     this.link = new LinkClient({
       url: config.hubUrl, keys, hubPublicKey: hubKey, clock, logger,
@@ -234,8 +251,7 @@ export class MacDaemon {
   /** Starts everything; resolves with the health port once listening. */
   async start(): Promise<number> {
     const { config, logger } = this.deps;
-    const pruned = this.store.prune(config.retentionDays * 24 * 3600_000);
-    if (pruned > 0) logger.info({ pruned }, 'pruned acknowledged outbox rows');
+    await this.upkeep.run('prune');
     this.http = createServer((req, res) => {
       if (!serveHealth(req, res, { report: () => this.health(), metrics: this.metrics })) {
         res.writeHead(404, { 'content-type': 'application/json' });
@@ -248,6 +264,7 @@ export class MacDaemon {
     this.link.start();
     this.sender?.start();
     this.uploader?.wake();
+    this.upkeep.start();
     logger.info({ chatDb: config.chatDb, hub: config.hubUrl, health: `${config.health.host}:${port}`, cursor: this.reader.cursor()?.rowid ?? null }, 'relay started');
     return port;
   }
@@ -255,6 +272,7 @@ export class MacDaemon {
   /** Stops taking work, closes the link cleanly and the stores. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.upkeep.stop();
     this.watcher.stop();
     this.tunnel?.stop();
     this.reader.close();

@@ -19,6 +19,7 @@ export interface MacHealthInputs {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const span = (ms: number): string => (ms >= 2 * 3600_000 ? `${Math.round(ms / 3600_000)} h` : ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 /** How long the outbox stays `degraded` after an item was dead-lettered (the count stays in its details). */
 export const DEAD_LETTER_ALERT_MS = 24 * 3600_000;
@@ -43,10 +44,12 @@ export function macHealth(i: MacHealthInputs): HealthReport {
     : dead !== null && i.now - dead.at < DEAD_LETTER_ALERT_MS
       ? degraded(`${i.deadLetters.count} outbox item(s) dead-lettered, never delivered; last at ${iso(dead.at)}: ${dead.reason}`, outboxDetails)
       : ok(outboxDetails);
+  // Liveness: silence means something only while chat.db is read and the link is up (else those components say why).
   const quietMs = i.limits.quietMinutes * 60_000;
   const quietFor = i.now - (i.lastInboundAt ?? i.startedAt);
-  const inbound: ComponentHealth = quietMs > 0 && quietFor > quietMs
-    ? degraded(`no incoming message for ${Math.round(quietFor / 60_000)} min (expected within ${i.limits.quietMinutes})`, { last_inbound_at: iso(i.lastInboundAt) })
+  const inbound: ComponentHealth = quietMs > 0 && quietFor > quietMs && chatdb.state === 'ok' && i.link.up
+    ? degraded(`no incoming message for ${span(quietFor)} (expected within ${span(quietMs)}) while chat.db and the link are fine: `
+      + 'Apple may have signed this Mac out of iMessage (check Messages → Settings → iMessage)', { code: 'INBOUND_QUIET', last_inbound_at: iso(i.lastInboundAt) })
     : ok({ last_inbound_at: iso(i.lastInboundAt) });
   const messages: ComponentHealth = i.automationDenied
     ? degraded('Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation')

@@ -34,6 +34,8 @@ export function openStore(path: string, migrations: readonly string[]): Db {
       tighten(path, 0o600);
     }
     db = new Database(path);
+    // A new file hands deleted pages back on request (the upkeep's incremental vacuum): settable only before WAL and the first table.
+    if (db.prepare('SELECT COUNT(*) FROM sqlite_schema').pluck().get() === 0) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     for (const f of [`${path}-wal`, `${path}-shm`]) if (path !== ':memory:' && existsSync(f)) tighten(f, 0o600);
     db.pragma('synchronous = FULL');
@@ -62,4 +64,37 @@ export function storeWriteError(err: unknown, path: string): RelayError {
   if (code === 'SQLITE_FULL') return new RelayError('STORE_DISK_FULL', `the disk holding ${path} is full; nothing was lost, retrying`, { path }, { cause: err });
   if (code.startsWith('SQLITE_READONLY')) return new RelayError('STORE_READONLY', `${path} is read-only`, { path }, { cause: err });
   return new RelayError('STORE_WRITE_FAILED', `writing ${path} failed: ${(err as Error).message}`, { path }, { cause: err });
+}
+
+/** What one optimize pass did. */
+export interface OptimizeResult {
+  /** Free pages handed back to the file system. */
+  readonly freedPages: number;
+  /** The file was made before incremental vacuum was on: it was switched and rewritten (a full VACUUM, once). */
+  readonly converted: boolean;
+}
+
+/**
+ * Scheduled upkeep of one store: lets SQLite refresh its query statistics (PRAGMA optimize), hands
+ * free pages back (incremental vacuum) and truncates the WAL, so the file shrinks after a prune.
+ * A store made before auto_vacuum was INCREMENTAL is converted the first time (one full VACUUM).
+ * @throws RelayError STORE_DISK_FULL / STORE_READONLY / STORE_WRITE_FAILED
+ */
+export function optimizeStore(db: Db, path: string): OptimizeResult {
+  try {
+    let converted = false;
+    if (db.pragma('auto_vacuum', { simple: true }) !== 2) {
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.exec('VACUUM');
+      converted = true;
+    }
+    const before = db.pragma('freelist_count', { simple: true }) as number;
+    db.pragma('incremental_vacuum');
+    const after = db.pragma('freelist_count', { simple: true }) as number;
+    db.pragma('optimize');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    return { freedPages: before - after, converted };
+  } catch (err) {
+    throw storeWriteError(err, path);
+  }
 }

@@ -1,6 +1,6 @@
 // The hub's store: one SQLite file holding the relays, their events (unique per relay by event id),
 // the chats seen, commands and their results, and webhook deliveries.
-import { openStore, storeWriteError, type Db } from './database.js';
+import { openStore, optimizeStore, storeWriteError, type Db, type OptimizeResult } from './database.js';
 import { HubCommands } from './hub-commands.js';
 import { HubDeliveries } from './hub-deliveries.js';
 import { HubEvents } from './hub-events.js';
@@ -29,6 +29,14 @@ const MIGRATIONS = [
      PRIMARY KEY (direction, guid, account));
    CREATE INDEX files_updated ON files(updated_at);`,
 ];
+
+/** The hub store's counts for the stats line. */
+export interface HubStoreStats {
+  readonly events: number;
+  readonly eventsSince: number;
+  readonly commands: Readonly<Record<string, number>>;
+  readonly files: number;
+}
 
 /** A store transaction runner that turns write failures into coded errors. */
 export type Tx = <T>(fn: () => T) => T;
@@ -59,13 +67,29 @@ export class HubStore {
     if (this.db.open) this.db.close();
   }
 
-  /** Deletes events, delivered webhooks and finished commands older than `olderThanMs`. */
+  /** Deletes events, delivered webhooks, finished commands (and the file chunks their relay has) older than `olderThanMs`. */
   prune(olderThanMs: number, now: number): number {
     const cutoff = now - olderThanMs;
     return this.db.transaction(() =>
       this.db.prepare("DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?").run(cutoff).changes
       + this.db.prepare(`DELETE FROM events WHERE received_at < ? AND NOT EXISTS
           (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state != 'delivered')`).run(cutoff).changes
-      + this.db.prepare(`DELETE FROM command_results WHERE received_at < ?`).run(cutoff).changes)();
+      + this.db.prepare(`DELETE FROM command_results WHERE received_at < ?`).run(cutoff).changes
+      + this.db.prepare(`DELETE FROM commands WHERE updated_at < ? AND (status IN ('sent', 'delivered', 'read', 'failed', 'unknown')
+          OR (status = 'chunk' AND seq <= (SELECT r.cmd_acked FROM relays r WHERE r.account = commands.account)))`).run(cutoff).changes)();
+  }
+
+  /** PRAGMA optimize, incremental vacuum and a WAL checkpoint (scheduled upkeep). */
+  optimize(): OptimizeResult {
+    return optimizeStore(this.db, this.path);
+  }
+
+  /** Counts for the hourly stats line (no content): events (all, and received since `since`), commands by status, files. */
+  stats(since: number): HubStoreStats {
+    const e = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(received_at >= ?), 0) AS since FROM events').get(since) as { n: number; since: number };
+    const commands = Object.fromEntries((this.db.prepare("SELECT status, COUNT(*) AS n FROM commands WHERE status != 'chunk' GROUP BY status").all() as Array<{ status: string; n: number }>)
+      .map((r) => [r.status, r.n]));
+    const files = Number(this.db.prepare('SELECT COUNT(*) FROM files').pluck().get());
+    return { events: e.n, eventsSince: e.since, commands, files };
   }
 }

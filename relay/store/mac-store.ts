@@ -3,7 +3,7 @@
 // with their state) and cursors (the chat.db reader state, the hub's command seq).
 import { randomUUID } from 'node:crypto';
 import { bytesOver, DEFAULT_MAX_ITEM_BYTES, tooLarge, type CommandItem, type ItemRefusal, type OutboxItem, type OutboxItemType } from '../model/wire.js';
-import { openStore, storeWriteError, type Db } from './database.js';
+import { openStore, optimizeStore, storeWriteError, type Db, type OptimizeResult } from './database.js';
 
 const MIGRATIONS = [
   `CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, item_id TEXT NOT NULL UNIQUE,
@@ -51,6 +51,16 @@ export interface UploadRow {
   readonly lastSize: number | null;
   /** Until when a file that is not there yet is waited for (ms). */
   readonly deadline: number;
+}
+
+/** The Mac store's counts for the stats line. */
+export interface MacStoreStats {
+  readonly outboxRows: number;
+  readonly unacked: number;
+  /** Events read from chat.db since the time asked for. */
+  readonly eventsSince: number;
+  readonly inbox: Readonly<Record<string, number>>;
+  readonly uploadsWaiting: number;
 }
 
 export interface NewOutboxItem {
@@ -341,5 +351,26 @@ export class MacStore {
   prune(olderThanMs: number): number {
     const cutoff = this.now() - olderThanMs;
     return this.write(() => this.stmts.pruneOutbox.run(cutoff, cutoff).changes + this.stmts.pruneInbox.run(cutoff).changes + this.stmts.pruneUploads.run(cutoff).changes);
+  }
+
+  /** PRAGMA optimize, incremental vacuum and a WAL checkpoint (scheduled upkeep). */
+  optimize(): OptimizeResult {
+    return optimizeStore(this.db, this.path);
+  }
+
+  /** Counts for the hourly stats line (no content): outbox rows, unacknowledged, events added since `since`; commands by state. */
+  stats(since: number): MacStoreStats {
+    const o = this.db.prepare(`SELECT COUNT(*) AS rows, COUNT(*) - COUNT(acked_at) AS unacked,
+      COALESCE(SUM(type = 'event' AND created_at >= ?), 0) AS events FROM outbox`).get(since) as { rows: number; unacked: number; events: number };
+    const inbox = Object.fromEntries((this.db.prepare('SELECT state, COUNT(*) AS n FROM inbox GROUP BY state').all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n]));
+    const uploads = Number(this.db.prepare("SELECT COUNT(*) FROM uploads WHERE state = 'waiting'").pluck().get());
+    return { outboxRows: o.rows, unacked: o.unacked, eventsSince: o.events, inbox, uploadsWaiting: uploads };
+  }
+
+  /** When the newest incoming message still in the outbox was read (ms), or null: liveness survives a restart. */
+  lastInboundAt(): number | null {
+    const at = this.db.prepare(`SELECT created_at FROM outbox WHERE type = 'event' AND json_valid(body)
+      AND json_extract(body, '$.kind') = 'message' ORDER BY seq DESC LIMIT 1`).pluck().get() as number | undefined;
+    return at ?? null;
   }
 }
