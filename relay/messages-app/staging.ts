@@ -37,10 +37,12 @@ export class AttachmentStaging {
   /**
    * The staged file for a send, checked: size and SHA-256 as the hub announced them. Idempotent (a
    * file already checked and renamed is returned as it is).
-   * @throws RelayError STAGING_INCOMPLETE (bytes missing), STAGING_CORRUPT (they do not match)
+   * @throws RelayError STAGING_TOO_LARGE (over `attachments.maxBytes`: its chunks were refused),
+   *   STAGING_INCOMPLETE (bytes missing), STAGING_CORRUPT (they do not match)
    */
   prepare(commandId: string, file: FileRef): string {
     const dir = this.dir(commandId);
+    if (file.bytes > this.maxBytes) throw new RelayError('STAGING_TOO_LARGE', `the file is ${file.bytes} bytes, more than this relay sends (attachments.maxBytes ${this.maxBytes})`);
     const final = join(dir, safeFileName(file.name));
     const incoming = join(dir, INCOMING);
     if (!existsSync(incoming) && existsSync(final) && statSync(final).size === file.bytes) return final;
