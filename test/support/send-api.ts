@@ -18,11 +18,16 @@ export async function postSend(env: RelayEnv, body: Record<string, unknown>): Pr
   return ((await res.json()) as { id: string }).id;
 }
 
+/** GET /v1/messages/{id}: the command as the hub shows it now. */
+export async function getSend(env: RelayEnv, id: string): Promise<SendStatus> {
+  return await (await env.api(`/v1/messages/${id}`)).json() as SendStatus;
+}
+
 /** GET /v1/messages/{id} until its status is one of `want` (or the time is up: the last answer). */
 export async function sendStatus(env: RelayEnv, id: string, want: readonly string[], timeoutMs = 20_000): Promise<SendStatus> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const c = await (await env.api(`/v1/messages/${id}`)).json() as SendStatus;
+    const c = await getSend(env, id);
     if (want.includes(c.status) || Date.now() > until) return c;
     await new Promise((r) => setTimeout(r, 50));
   }
