@@ -108,8 +108,9 @@ export class Sender {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
-    this.follower.stop();
+    // After the loop: a send finishing meanwhile may still hand its row to the follower (whose timer would keep the process up).
     await this.loopDone;
+    this.follower.stop();
   }
 
   /**

@@ -99,6 +99,29 @@ describe('kill -9 of the relay inside a send, and restarts', () => {
     assert.equal(sendsOf(env, text), 0, 'not sent again after the restart');
   });
 
+  it('stopped (SIGTERM) while osascript is inside the send: the send is confirmed with its row, and the relay exits', async () => {
+    const signalFile = join(env.dir, 'signal-stop');
+    const release = join(env.dir, 'release-stop');
+    // The row stays unsent for a while: the sender hands it to its follower as it stops.
+    env.messages({ sentAfterMs: 5000, finalAfterMs: 50, signalFile, signalAt: 'before-row', releaseFile: release });
+    const text = 'sent while stopping';
+    const id = await postSend(env, { chat_guid: DM, text });
+    await waitForSignal(signalFile);
+    const mac = env.mac!;
+    const stopping = mac.stop();
+    await mac.waitForLog(/^signal received: stopping$/);
+    writeFileSync(release, '');
+    const exited = await Promise.race([stopping.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20_000))]);
+    assert.equal(exited, true, 'the relay exits once its last send is confirmed');
+    const rows = fromMeRows(env, text);
+    assert.equal(rows.length, 1);
+    env.messages({ sentAfterMs: 50, finalAfterMs: 50 });
+    await env.startMac();
+    const c = await sendStatus(env, id, ['delivered', 'failed', 'unknown']);
+    assert.deepEqual({ status: c.status, guid: c.apple_guid }, { status: 'delivered', guid: rows[0]!.guid });
+    assert.equal(sendsOf(env, text), 1);
+  });
+
   it('osascript times out after Messages wrote the row: one row, one send, the status taken from the row', async () => {
     env.messages({ sentAfterMs: 50, finalAfterMs: 50, hang: 'after-row' });
     const text = 'written, then osascript hung';
