@@ -58,6 +58,8 @@ export interface RawParticipantRow {
 export interface ChatDbQueries {
   /** Rows with ROWID > after, in ROWID order, at most `limit`. */
   readonly page: Database.Statement<[number, number], RawMessageRow>;
+  /** From-me rows with ROWID > after, in ROWID order, at most `limit` (the sender's search for its rows). */
+  readonly fromMePage: Database.Statement<[number, number], RawMessageRow>;
   /** Rows in (low, high] that carry an edit or unsend date. */
   readonly edited: Database.Statement<[number, number], RawMessageRow>;
   /** Rows whose ROWIDs are in the JSON array. */
@@ -98,6 +100,7 @@ export function prepareQueries(db: Database.Database, caps: Capabilities): ChatD
   const a = (column: string, as = column): string => col('attachment', 'a', column, as);
   return {
     page: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? ORDER BY m.ROWID LIMIT ?`)),
+    fromMePage: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? AND ${caps.has('message', 'is_from_me') ? 'm.is_from_me = 1' : '0'} ORDER BY m.ROWID LIMIT ?`)),
     edited: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? AND m.ROWID <= ? AND ${editCond} ORDER BY m.ROWID`)),
     byRowids: big<[string], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID IN (SELECT value FROM json_each(?)) ORDER BY m.ROWID`)),
     attachments: big<[string], RawAttachmentRow>(db.prepare(hasAttachments

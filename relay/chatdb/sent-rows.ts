@@ -1,11 +1,13 @@
 // Finding and following the rows our sends produce (chatdb.md §5.3–5.5): the from-me row in the
-// target chat above the ROWID noted before osascript ran, with the same text (Unicode-normalised);
-// the macOS 26 ghost row (empty, unjoined, SMS); and the row's state as Messages updates it.
+// target chat above the ROWID noted before osascript ran (every from-me row above it, page after
+// page), with the same visible text (NFC, U+FFFC removed on both sides, as events carry it); the
+// macOS 26 ghost row (empty, unjoined, SMS); and the row's state as Messages updates it.
 import type { ChatDbConnection } from './connection.js';
 import { openChatDb } from './connection.js';
 import { deliveryStatus, noReceipts } from './change-tracker.js';
 import type { RawMessageRow } from './queries.js';
 import { rowText } from './row-mapper.js';
+import { visibleText } from '../typedstream/attributed-body.js';
 
 export interface SentRow {
   readonly rowid: number;
@@ -20,6 +22,10 @@ export interface SentRow {
 export type SentTarget = { readonly chatGuid: string } | { readonly handle: string; readonly service: string };
 
 const norm = (s: string | null): string => (s ?? '').normalize('NFC');
+/** A text as a row's decoded body shows it: NFC, object replacement characters (U+FFFC) removed. */
+const visible = (s: string | null): string => visibleText(norm(s));
+/** From-me rows read per statement; the search pages on until chat.db has no more. */
+const PAGE = 500;
 
 function toSent(row: RawMessageRow): SentRow {
   return { rowid: Number(row.rowid), guid: row.guid, status: deliveryStatus(row), error: row.error === null || row.error === 0n ? null : Number(row.error), noReceipts: noReceipts(row) };
@@ -46,15 +52,29 @@ export class SentRows {
     return Number(this.c().queries.maxRowid.get() ?? 0n);
   }
 
+  /** Every from-me row above `afterRowid`, page after page (however many rows landed since). */
+  private *fromMeAbove(afterRowid: number): Generator<RawMessageRow> {
+    let after = afterRowid;
+    for (;;) {
+      const page = this.c().queries.fromMePage.all(after, PAGE);
+      yield* page;
+      if (page.length < PAGE) return;
+      after = Number(page[page.length - 1]!.rowid);
+    }
+  }
+
+  private static inTarget(row: RawMessageRow, target: SentTarget): boolean {
+    if (row.is_from_me !== 1n || row.chat_guid === null) return false;
+    return 'chatGuid' in target
+      ? row.chat_guid === target.chatGuid
+      : row.chat_identifier === target.handle && !row.chat_guid.includes(';+;');
+  }
+
   /** The from-me row for this text in this chat (or DM with this handle) above `afterRowid`, if any. */
   find(target: SentTarget, text: string, afterRowid: number): SentRow | null {
-    const want = norm(text);
-    for (const row of this.c().queries.page.all(afterRowid, 500)) {
-      if (row.is_from_me !== 1n || row.chat_guid === null) continue;
-      const matchesChat = 'chatGuid' in target
-        ? row.chat_guid === target.chatGuid
-        : row.chat_identifier === target.handle && !row.chat_guid.includes(';+;');
-      if (matchesChat && norm(rowText(row).text) === want) return toSent(row);
+    const want = visible(text);
+    for (const row of this.fromMeAbove(afterRowid)) {
+      if (SentRows.inTarget(row, target) && visible(rowText(row).text) === want) return toSent(row);
     }
     return null;
   }
@@ -65,14 +85,24 @@ export class SentRows {
    */
   findFile(target: SentTarget, name: string, afterRowid: number): SentRow | null {
     const want = norm(name);
-    const candidates = this.c().queries.page.all(afterRowid, 500).filter((row) => row.is_from_me === 1n && row.chat_guid !== null && ('chatGuid' in target
-      ? row.chat_guid === target.chatGuid
-      : row.chat_identifier === target.handle && !row.chat_guid.includes(';+;')));
-    if (candidates.length === 0) return null;
-    const named = new Set(this.c().queries.attachments.all(JSON.stringify(candidates.map((r) => Number(r.rowid))))
-      .filter((a) => norm(a.name) === want).map((a) => Number(a.message_id)));
-    const row = candidates.find((r) => named.has(Number(r.rowid)));
-    return row === undefined ? null : toSent(row);
+    let batch: RawMessageRow[] = [];
+    const look = (): SentRow | null => {
+      if (batch.length === 0) return null;
+      const named = new Set(this.c().queries.attachments.all(JSON.stringify(batch.map((r) => Number(r.rowid))))
+        .filter((a) => norm(a.name) === want).map((a) => Number(a.message_id)));
+      const row = batch.find((r) => named.has(Number(r.rowid)));
+      batch = [];
+      return row === undefined ? null : toSent(row);
+    };
+    for (const row of this.fromMeAbove(afterRowid)) {
+      if (!SentRows.inTarget(row, target)) continue;
+      batch.push(row);
+      if (batch.length >= PAGE) {
+        const found = look();
+        if (found !== null) return found;
+      }
+    }
+    return look();
   }
 
   /** True when every attachment of this row has finished transferring (transfer_state 5). */
@@ -83,7 +113,7 @@ export class SentRows {
 
   /** An empty, unjoined from-me SMS row above `afterRowid`: macOS 26 accepted the send and dropped it. */
   ghost(afterRowid: number): SentRow | null {
-    for (const row of this.c().queries.page.all(afterRowid, 500)) {
+    for (const row of this.fromMeAbove(afterRowid)) {
       if (row.is_from_me === 1n && row.chat_guid === null && row.service === 'SMS' && norm(rowText(row).text) === '') return toSent(row);
     }
     return null;

@@ -20,6 +20,14 @@ function fileRef(v: unknown): FileRef | null {
     : null;
 }
 
+/**
+ * The text a row's event shows for a text we sent: NFC, U+FFFC (object replacement) removed, as
+ * chat.db's decoded body gives it (the event of a row never carries U+FFFC).
+ */
+export function visibleSendText(text: string | null): string {
+  return (text ?? '').normalize('NFC').split('\uFFFC').join('');
+}
+
 export function parseSend(body: Record<string, unknown>): (Payload & { target: Target }) | string {
   const text = body['text'];
   const file = body['file'] === undefined || body['file'] === null ? null : fileRef(body['file']);

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { RelayError, asRelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { safeFileName, type FileRef } from '../model/files.js';
-import { dmOf, parseSend, type Payload, type Target } from './send-command.js';
+import { dmOf, parseSend, visibleSendText, type Payload, type Target } from './send-command.js';
 import { OsaCode, type ScriptName } from './osascript.js';
 import { RateLimiter, type RateLimits } from './rate-limit.js';
 import { publicStatus, SentFollower } from './sent-follower.js';
@@ -108,8 +108,9 @@ export class Sender {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
-    this.follower.stop();
+    // After the loop: a send finishing meanwhile may still hand its row to the follower (whose timer would keep the process up).
     await this.loopDone;
+    this.follower.stop();
   }
 
   /**
@@ -142,7 +143,7 @@ export class Sender {
     if (f === null || rowid <= f.probe) return null;
     const matches = f.fileName !== null
       ? attachmentNames.some((n) => (n ?? '').normalize('NFC') === f.fileName)
-      : (text ?? '').normalize('NFC') === (f.text ?? '').normalize('NFC');
+      : visibleSendText(text) === visibleSendText(f.text);
     if (!matches) return null;
     const t = f.target;
     return ('chatGuid' in t ? t.chatGuid === chatGuid : t.handle === chatIdentifier) ? f.commandId : null;
@@ -151,11 +152,14 @@ export class Sender {
   private async loop(): Promise<void> {
     for (const cmd of this.deps.store.commandsInState('sending')) {
       if (this.stopped) return;
-      await this.reconcile(cmd);
+      await this.reconcile(cmd, 'sending');
     }
-    // Sent but not yet delivered or read when the relay stopped: keep following them.
+    // Sent but not yet delivered or read when the relay stopped: a change is reported, and the row followed on.
     for (const state of ['sent', 'delivered'] as const) {
-      for (const cmd of this.deps.store.commandsInState(state)) if (cmd.sentRowid !== null) await this.reconcile(cmd);
+      for (const cmd of this.deps.store.commandsInState(state)) {
+        if (this.stopped) return;
+        if (cmd.sentRowid !== null) await this.reconcile(cmd, state);
+      }
     }
     // Staged files no command needs any more (finished while the relay was down, or unknown an hour ago).
     try {
@@ -261,7 +265,7 @@ export class Sender {
         this.set(cmd.commandId, 'failed', { error: `${failure.code}: ${failure.message}` });
         return;
       }
-      await this.confirm(cmd.commandId, used, parsed, probe, failure);
+      await this.confirm(cmd.commandId, used, parsed, probe, failure === null ? 'NO_ROW: osascript succeeded but no matching row appeared in chat.db' : `${failure.code}: ${failure.message}`);
     } finally {
       this.inFlight = null;
     }
@@ -280,8 +284,8 @@ export class Sender {
     }
   }
 
-  /** Looks for the row the send produced; reports it and follows it, or reports ghost / unknown. */
-  private async confirm(id: string, target: Target, payload: Payload, probe: number, failure: RelayError | null): Promise<void> {
+  /** Looks for the row the send produced; reports it and follows it, or reports ghost, or `unknown` with `unconfirmed`. */
+  private async confirm(id: string, target: Target, payload: Payload, probe: number, unconfirmed: string): Promise<void> {
     const until = this.deps.clock.now() + this.opts.confirmMs;
     for (;;) {
       const row = payload.file !== null
@@ -302,26 +306,38 @@ export class Sender {
       await sleep(this.opts.pollMs);
     }
     // A staged file is kept: Messages may still pick it up. The next start sweeps it away.
-    this.set(id, 'unknown', { error: failure === null ? 'NO_ROW: osascript succeeded but no matching row appeared in chat.db' : `${failure.code}: ${failure.message}` });
+    this.set(id, 'unknown', { error: unconfirmed });
   }
 
-  private async reconcile(cmd: InboxRow): Promise<void> {
+  /**
+   * A command the relay left `sending`, `sent` or `delivered` (`was`) when it stopped. A found row's
+   * state is reported only if it changed (a group or SMS send that is `sent` is final: nothing to
+   * say) and the row is followed on; a send that never found its row is looked for, never repeated.
+   */
+  private async reconcile(cmd: InboxRow, was: 'sending' | 'sent' | 'delivered'): Promise<void> {
     const parsed = parseSend(cmd.body);
     if (typeof parsed === 'string') return this.set(cmd.commandId, 'failed', { error: `BAD_COMMAND: ${parsed}` });
     if (cmd.sentRowid !== null) {
       const row = this.deps.rows.state(cmd.sentRowid);
       if (row !== null) {
-        // It may have moved on while the relay was down: report where it is now, then follow it.
-        this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
+        if (publicStatus(row.status) !== was) this.set(cmd.commandId, publicStatus(row.status), { appleGuid: row.guid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
         this.follower.follow({ commandId: cmd.commandId, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: parsed.file !== null }, row);
         return;
       }
+      // The row is gone (its chat deleted in Messages): what was reported stands.
+      if (was !== 'sending') return;
     }
     this.deps.logger.warn({ id: cmd.commandId }, 'a send was interrupted; looking for its row in chat.db (it is never sent again)');
     // Matched by handle for a DM: the send may have gone through the handle after a -1728.
     const target = ('chatGuid' in parsed.target ? dmOf(parsed.target.chatGuid) : null) ?? parsed.target;
-    await this.confirm(cmd.commandId, target, parsed, cmd.probeRowid ?? this.deps.rows.maxRowid(), null);
+    const probe = cmd.probeRowid ?? this.deps.rows.maxRowid();
+    // Its row may land while it is looked for: the from-me event then names the command, as for a send in flight.
+    this.inFlight = { commandId: cmd.commandId, target, text: parsed.text, fileName: parsed.file === null ? null : safeFileName(parsed.file.name), probe };
+    try {
+      await this.confirm(cmd.commandId, target, parsed, probe,
+        'NO_ROW: the relay stopped while this send was under way (whether osascript ran to the end is not known) and no matching row appeared in chat.db; it is not sent again');
+    } finally {
+      this.inFlight = null;
+    }
   }
-
-
 }

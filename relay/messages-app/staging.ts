@@ -97,11 +97,13 @@ export class AttachmentStaging {
   /**
    * The staged file for a send, checked: size and SHA-256 as the hub announced them. Idempotent (a
    * file already checked and renamed is hashed again and returned if its bytes still match).
-   * @throws RelayError STAGING_INCOMPLETE (bytes missing), STAGING_CORRUPT (they do not match),
+   * @throws RelayError STAGING_TOO_LARGE (over `attachments.maxBytes`: its chunks were refused),
+   *   STAGING_INCOMPLETE (bytes missing), STAGING_CORRUPT (they do not match),
    *   STAGING_UNSAFE (a link swapped in while the file was opened)
    */
   prepare(commandId: string, file: FileRef): string {
     const dir = this.folder(commandId);
+    if (file.bytes > this.maxBytes) throw new RelayError('STAGING_TOO_LARGE', `the file is ${file.bytes} bytes, more than this relay sends (attachments.maxBytes ${this.maxBytes})`);
     const name = safeFileName(file.name);
     const final = join(dir, name);
     const incoming = join(dir, INCOMING);

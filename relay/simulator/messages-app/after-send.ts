@@ -1,5 +1,6 @@
 // Messages after osascript has returned: each row becomes sent (its file transferred), then delivered
-// in a 1:1 chat; or it fails with error 22 (unreachable) or 25 (a file the sandbox could not read).
+// in a 1:1 iMessage chat (groups and SMS get no receipts); or it fails with error 22 (unreachable)
+// or 25 (a file the sandbox could not read).
 import { unixMsToApple } from '../../model/apple-time.js';
 import { MessagesDb } from '../messages-db.js';
 import type { WrittenRow } from './rows.js';
@@ -26,8 +27,8 @@ export async function advanceRows(scenario: Scenario, rows: readonly WrittenRow[
       await sleep(scenario.finalAfterMs ?? 150);
       for (const r of rows) {
         if (r.unreadable === true) continue;
-        const group = db.db.prepare('SELECT cache_roomnames FROM message WHERE ROWID = ?').pluck().get(r.rowid);
-        if (group === null || group === undefined) db.update(r.rowid, { is_delivered: 1, date_delivered: unixMsToApple(Date.now()) });
+        const row = db.db.prepare('SELECT cache_roomnames AS room, service FROM message WHERE ROWID = ?').get(r.rowid) as { room: string | null; service: string | null } | undefined;
+        if (row !== undefined && row.room === null && (row.service === 'iMessage' || row.service === 'RCS')) db.update(r.rowid, { is_delivered: 1, date_delivered: unixMsToApple(Date.now()) });
       }
     }
   } finally {

@@ -1,6 +1,7 @@
 // A simulated Messages' scripting model as JXA sees it (messages-app.md §5): lazy specifiers, chats by
 // id, accounts and participants, `send`, Apple-event errors with numbers. `onSend` is told of each
 // accepted send; resolving anything counts as an Apple event and is subject to the scenario's switches.
+import { appendFileSync, existsSync } from 'node:fs';
 import type { Scenario } from './scenario.js';
 
 /** An Apple-event error as JXA raises it: a JS Error with `errorNumber`. */
@@ -27,6 +28,14 @@ const blockForever = (): never => {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The scenario's signal inside `send` (see Scenario.signalFile): a line, then a hold until the release file exists. */
+function signalInSend(s: Scenario, at: 'before-row' | 'after-row', d: SendDirect): void {
+  if (s.signalFile === undefined || (s.signalAt ?? 'before-row') !== at) return;
+  appendFileSync(s.signalFile, `${JSON.stringify({ pid: process.pid, at, text: d.value })}\n`);
+  const until = Date.now() + 120_000;
+  while (s.releaseFile !== undefined && !existsSync(s.releaseFile) && Date.now() < until) sleepSync(20);
 }
 
 /** A JXA element collection: callable (→ array of specifiers), `.length` is a count event. */
@@ -95,9 +104,11 @@ export function messagesApplication(s: Scenario, onSend: (direct: SendDirect, to
       if (typeof direct === 'string') d = { kind: 'text', value: direct };
       else if (direct instanceof PathObject) d = { kind: 'file', value: direct.path };
       else throw new AppleEventError(-1700, "Can't convert types.");
+      signalInSend(s, 'before-row', d);
       if (s.hang === 'before-row') blockForever();
       if (s.sendDelayMs !== undefined) sleepSync(s.sendDelayMs);
       onSend(d, to.__target);
+      signalInSend(s, 'after-row', d);
       if (s.hang === 'after-row') blockForever();
       return undefined;
     },

@@ -30,12 +30,14 @@ export function withChats(s: Scenario): Scenario {
   return s.chats !== undefined ? s : { ...s, chats: chatsInDb(s.chatDb) };
 }
 
-export function runJxa(file: string, argv: readonly string[], scenario: Scenario): JxaRun {
+/** `onRow`: told of each row the moment it is written (Messages moves it on even if the script then hangs). */
+export function runJxa(file: string, argv: readonly string[], scenario: Scenario, onRow?: (row: WrittenRow) => void): JxaRun {
   const rows: WrittenRow[] = [];
   const onSend = (direct: SendDirect, to: SendTarget): void => {
     if (scenario.sendLog !== undefined) appendFileSync(scenario.sendLog, `${JSON.stringify({ t: Date.now(), direct, to, file: direct.kind === 'file' ? fileFacts(direct.value) : undefined })}\n`);
     const row = writeSentRow(scenario, direct, to);
     if (row !== null) rows.push(row);
+    if (row !== null) onRow?.(row);
   };
   const stderr: string[] = [];
   const context = vm.createContext({

@@ -26,6 +26,16 @@ export interface Scenario {
   readonly finalAfterMs?: number;
   /** Where each accepted send is appended as a JSON line (for assertions). */
   readonly sendLog?: string;
+  /** Unrelated rows (an iCloud sync, a busy group: inbound and from-me, in another chat) written just before each send's row. */
+  readonly noiseBefore?: number;
+  /**
+   * Inside `send`, before or after writing the row, append `{"pid", "at", "text"}` as a line to
+   * `signalFile` (so a test can kill -9 the relay at that exact moment), then hold there until
+   * `releaseFile` exists (at most two minutes).
+   */
+  readonly signalFile?: string;
+  readonly signalAt?: 'before-row' | 'after-row';
+  readonly releaseFile?: string;
   /** Files Messages can read (its sandbox, e.g. ~/Library/Messages); others fail with error 25. Absent: any existing file. */
   readonly readableRoot?: string;
 }

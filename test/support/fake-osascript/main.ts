@@ -1,6 +1,7 @@
 // The fake osascript's process: `osascript -l JavaScript <file> <args…>` → run(argv) of the real
 // file in node:vm against the simulated Messages (relay/simulator/messages-app); stdout, stderr and
-// exit status as osascript gives them. Messages' later updates run in a detached process.
+// exit status as osascript gives them. Messages' later updates run in a detached process, started
+// as each row is written (a script that then hangs or is killed does not stop Messages).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +14,11 @@ if (args[0] !== '-l' || args[1] !== 'JavaScript' || args[2] === undefined) {
   process.exit(2);
 }
 const scenario = withChats(JSON.parse(readFileSync(process.env['FAKE_MESSAGES_SCENARIO'] ?? '', 'utf8')) as Scenario);
-const r = runJxa(args[2], args.slice(3), scenario);
+const updater = fileURLToPath(new URL('./updater.ts', import.meta.url));
+const r = runJxa(args[2], args.slice(3), scenario, (row) => {
+  if ((scenario.outcome ?? 'delivered') === 'ghost') return;
+  spawn(process.execPath, ['--import', 'tsx', updater, JSON.stringify({ scenario, rows: [row] })], { detached: true, stdio: 'ignore' }).unref();
+});
 process.stdout.write(r.stdout);
 process.stderr.write(r.stderr);
-if (r.rows.length > 0 && (scenario.outcome ?? 'delivered') !== 'ghost') {
-  const updater = fileURLToPath(new URL('./updater.ts', import.meta.url));
-  spawn(process.execPath, ['--import', 'tsx', updater, JSON.stringify({ scenario, rows: r.rows })], { detached: true, stdio: 'ignore' }).unref();
-}
 process.exitCode = r.code;
