@@ -1,6 +1,6 @@
 // The link handshake (PROTOCOL.md §2): two plaintext hellos carrying ephemeral and static X25519
 // keys, then one key per direction from three DH results and the transcript (HKDF-SHA-256).
-import { createHash, hkdfSync } from 'node:crypto';
+import { createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { RelayError } from '../errors.js';
 import type { KeyPair } from './keys.js';
@@ -49,9 +49,17 @@ export function decodeHello(b: Uint8Array, expectedType: number): Hello {
   return { type: buf[4]!, version, ephemeral: new Uint8Array(buf.subarray(5, 37)), static: new Uint8Array(buf.subarray(37, 69)) };
 }
 
+/** Whether two public keys are the same, in constant time. */
+export function samePublicKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** X25519; an all-zero result (the peer sent a low-order point) is refused, checked in constant time. */
 function dh(secret: Uint8Array, pub: Uint8Array): Uint8Array {
   const out = nacl.scalarMult(secret, pub);
-  if (out.every((x) => x === 0)) throw new RelayError('LINK_PROTOCOL', 'low-order public key');
+  let any = 0;
+  for (const x of out) any |= x;
+  if (any === 0) throw new RelayError('LINK_PROTOCOL', 'low-order public key');
   return out;
 }
 
