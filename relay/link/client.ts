@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SealedChannel, type ChannelOptions } from './channel.js';
 import { CloseCode, closeReason } from './close-codes.js';
-import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello, samePublicKey, type Hello } from './handshake.js';
-import { fingerprint, generateKeyPair, type KeyPair } from './keys.js';
+import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello, ephemeralKeyPair, samePublicKey, type Hello } from './handshake.js';
+import { fingerprint, type KeyPair } from './keys.js';
 import { SessionCipher } from './session-cipher.js';
 
 export interface LinkClientDeps {
@@ -127,7 +127,7 @@ export class LinkClient {
       generateMask: zeroMask,
     });
     this.ws = ws;
-    const ephemeral = generateKeyPair();
+    const ephemeral = ephemeralKeyPair();
     const clientHello = encodeHello(CLIENT_HELLO, ephemeral.publicKey, this.deps.keys.publicKey);
     // This connection ends once: by our refusal, the peer's close, a socket error or the timer.
     let over = false;

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { encodeMessage, type LinkMessage } from '../../relay/link/codec.js';
 import { split } from '../../relay/link/fragments.js';
-import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello } from '../../relay/link/handshake.js';
-import { generateKeyPair, type KeyPair } from '../../relay/link/keys.js';
+import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello, ephemeralKeyPair } from '../../relay/link/handshake.js';
+import type { KeyPair } from '../../relay/link/keys.js';
 import { SessionCipher } from '../../relay/link/session-cipher.js';
 
 export const Op = { Continuation: 0, Text: 1, Binary: 2, Close: 8, Ping: 9, Pong: 10 } as const;
@@ -193,7 +193,7 @@ export class FakeConnection {
    */
   async handshake(hub: KeyPair, sendHello: (hello: Buffer) => void = (h) => this.sendBinary(h)): Promise<ServerSession> {
     const clientHello = await this.clientHello();
-    const eph = generateKeyPair();
+    const eph = ephemeralKeyPair();
     const serverHello = encodeHello(SERVER_HELLO, eph.publicKey, hub.publicKey);
     const keys = deriveKeys('server', hub, eph, clientHello, serverHello, decodeHello(clientHello, CLIENT_HELLO));
     sendHello(serverHello);
@@ -229,6 +229,7 @@ export class FakeHubServer {
   private waiters: Array<() => void> = [];
   private throughTo: number | null = null;
   private readonly open = new Set<Socket>();
+  private readonly piped = new Set<Socket>();
   accepted = 0;
   port = 0;
 
@@ -254,10 +255,17 @@ export class FakeHubServer {
     this.throughTo = port;
   }
 
+  /** Drops every connection piped to a real hub so far (the daemon redials). */
+  cutThrough(): void {
+    for (const s of this.piped) s.destroy();
+    this.piped.clear();
+  }
+
   private pipe(client: Socket, port: number): void {
     const upstream = connect(port, '127.0.0.1');
     this.open.add(upstream);
-    upstream.on('close', () => this.open.delete(upstream));
+    this.piped.add(client);
+    upstream.on('close', () => { this.open.delete(upstream); this.piped.delete(client); });
     const end = (): void => { client.destroy(); upstream.destroy(); };
     client.on('error', end); upstream.on('error', end);
     client.on('close', end); upstream.on('close', end);
@@ -265,10 +273,12 @@ export class FakeHubServer {
     upstream.pipe(client);
   }
 
-  /** The next connection the daemon makes (already made or yet to come). */
+  /** The next connection the daemon makes (already made or yet to come); those it gave up on already are skipped. */
   async accept(timeoutMs = 15_000): Promise<FakeConnection> {
     const until = Date.now() + timeoutMs;
-    while (this.queue.length === 0) {
+    for (;;) {
+      while (this.queue.length > 0 && this.queue[0]!.ended) this.queue.shift();
+      if (this.queue.length > 0) break;
       if (Date.now() > until) throw new Error(`the daemon did not dial within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, until - Date.now()));

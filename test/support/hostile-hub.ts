@@ -8,8 +8,8 @@ import { RelayEnv } from './relay-env.js';
 export interface HostileHubOptions {
   /** The daemon's link section (fast backoff and a short handshake timeout by default). */
   readonly link?: Record<string, unknown>;
-  /** The daemon's log level (the fuzzer runs with `warn`: a line per case would cost more than the case). */
-  readonly logLevel?: string;
+  /** More keys of the daemon's config (e.g. `sender`). */
+  readonly mac?: Record<string, unknown>;
 }
 
 export interface LinkHealth {
@@ -27,7 +27,7 @@ export class HostileHub {
   async start(opts: HostileHubOptions = {}): Promise<void> {
     const port = await this.fake.start();
     const link = { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 10, backoffCapMs: 100, handshakeTimeoutMs: 1000, ...opts.link };
-    await this.env.prepare({ dialPort: port, macExtra: { link, log: { level: opts.logLevel ?? 'info', file: join(this.env.dir, 'mac', 'logs', 'relay.log') } } });
+    await this.env.prepare({ dialPort: port, macExtra: { link, ...opts.mac } });
     this.hubKeys = readKeyFile(join(this.env.dir, 'keys', 'hub.key'));
     await this.env.startMac();
   }
