@@ -6,7 +6,7 @@ import { FakeHubServer, type FakeConnection } from './fake-hub-server.js';
 import { RelayEnv } from './relay-env.js';
 
 export interface HostileHubOptions {
-  /** The daemon's link section (fast backoff and a short handshake timeout by default). */
+  /** The daemon's link section (fast backoff and a 3 s handshake timeout by default: a dial held unanswered while a test looks at /health stays up). */
   readonly link?: Record<string, unknown>;
   /** More keys of the daemon's config (e.g. `sender`). */
   readonly mac?: Record<string, unknown>;
@@ -26,7 +26,7 @@ export class HostileHub {
 
   async start(opts: HostileHubOptions = {}): Promise<void> {
     const port = await this.fake.start();
-    const link = { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 10, backoffCapMs: 100, handshakeTimeoutMs: 1000, ...opts.link };
+    const link = { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 10, backoffCapMs: 100, handshakeTimeoutMs: 3000, ...opts.link };
     await this.env.prepare({ dialPort: port, macExtra: { link, ...opts.mac } });
     this.hubKeys = readKeyFile(join(this.env.dir, 'keys', 'hub.key'));
     await this.env.startMac();
