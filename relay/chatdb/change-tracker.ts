@@ -8,22 +8,36 @@ import type { RawMessageRow } from './queries.js';
 import type { EditMark, WatchMark, WatchStatus } from './reader-state.js';
 import { commonFields, num, rowText } from './row-mapper.js';
 
+/** A row's parsed message_summary_info, null when it does not parse (the reader's is an EditHistoryCache). */
+export type HistoryOf = (row: RawMessageRow) => EditHistory | null;
 
-function history(row: RawMessageRow): EditHistory | null {
+/** Parses every time (callers without a cache). */
+export const parseHistory: HistoryOf = (row) => {
   try {
     return parseEditHistory(row.summary);
   } catch {
     return null;
   }
+};
+
+/** The edit mark for these edit/unsend dates and parsed history, or null when never edited or unsent. */
+export function markOf(dateEdited: bigint | null, dateRetracted: bigint | null, history: () => EditHistory | null): EditMark | null {
+  const d = dateEdited ?? 0n;
+  const r = dateRetracted ?? 0n;
+  if (d <= 0n && r <= 0n) return null;
+  const h = history();
+  return { d: (d > r ? d : r).toString(), v: h?.versions ?? 0, u: h?.unsentParts.length ?? 0 };
 }
 
 /** The edit mark of a row as it is now, or null when it was never edited or unsent. */
-export function editMark(row: RawMessageRow): EditMark | null {
-  const d = row.date_edited ?? 0n;
-  const r = row.date_retracted ?? 0n;
-  if (d <= 0n && r <= 0n) return null;
-  const h = history(row);
-  return { d: (d > r ? d : r).toString(), v: h?.versions ?? 0, u: h?.unsentParts.length ?? 0 };
+export function editMark(row: RawMessageRow, history: HistoryOf = parseHistory): EditMark | null {
+  return markOf(row.date_edited, row.date_retracted, () => history(row));
+}
+
+/** Whether a row's edit mark is the one recorded (null and nothing recorded count as the same). */
+export function sameMark(mark: EditMark | null, previous: EditMark | undefined): boolean {
+  if (mark === null || previous === undefined) return mark === null && previous === undefined;
+  return previous.d === mark.d && previous.v === mark.v && previous.u === mark.u;
 }
 
 /**
@@ -31,13 +45,11 @@ export function editMark(row: RawMessageRow): EditMark | null {
  * An unsend is reported when more parts are unsent than before; an edit when there are more versions
  * (or the edit date moved without a new unsend).
  */
-export function editEvents(row: RawMessageRow, previous: EditMark | undefined, participants: readonly string[]): {
+export function editEvents(row: RawMessageRow, previous: EditMark | undefined, participants: readonly string[], history: HistoryOf = parseHistory): {
   events: RelayEvent[]; mark: EditMark | null;
 } {
-  const mark = editMark(row);
-  if (mark === null || (previous !== undefined && previous.d === mark.d && previous.v === mark.v && previous.u === mark.u)) {
-    return { events: [], mark };
-  }
+  const mark = editMark(row, history);
+  if (mark === null || sameMark(mark, previous)) return { events: [], mark };
   const common = commonFields(row, participants, false);
   const events: RelayEvent[] = [];
   const newUnsend = mark.u > (previous?.u ?? 0);

@@ -37,6 +37,15 @@ export interface RawMessageRow {
   chat_style: bigint | null;
 }
 
+/** What tells whether an edited row changed, without reading its blob: edit and unsend dates, summary length. */
+export interface EditStateRow {
+  rowid: bigint;
+  date_edited: bigint | null;
+  date_retracted: bigint | null;
+  /** length(message_summary_info) in bytes, null when there is none. */
+  summary_bytes: bigint | null;
+}
+
 export interface RawAttachmentRow {
   message_id: bigint;
   guid: string;
@@ -60,8 +69,8 @@ export interface ChatDbQueries {
   readonly page: Database.Statement<[number, number], RawMessageRow>;
   /** From-me rows with ROWID > after, in ROWID order, at most `limit` (the sender's search for its rows). */
   readonly fromMePage: Database.Statement<[number, number], RawMessageRow>;
-  /** Rows in (low, high] that carry an edit or unsend date. */
-  readonly edited: Database.Statement<[number, number], RawMessageRow>;
+  /** Edit state of the rows in (low, high] that carry an edit date (no joins, no blobs: read on every changed poll). */
+  readonly edited: Database.Statement<[number, number], EditStateRow>;
   /** Rows whose ROWIDs are in the JSON array. */
   readonly byRowids: Database.Statement<[string], RawMessageRow>;
   /** Attachments of the messages with ROWIDs in the JSON array. */
@@ -101,7 +110,9 @@ export function prepareQueries(db: Database.Database, caps: Capabilities): ChatD
   return {
     page: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? ORDER BY m.ROWID LIMIT ?`)),
     fromMePage: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? AND ${caps.has('message', 'is_from_me') ? 'm.is_from_me = 1' : '0'} ORDER BY m.ROWID LIMIT ?`)),
-    edited: big<[number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID > ? AND m.ROWID <= ? AND ${editCond} ORDER BY m.ROWID`)),
+    edited: big<[number, number], EditStateRow>(db.prepare(`SELECT m.ROWID AS rowid, ${m('date_edited')}, ${m('date_retracted')},
+      ${caps.has('message', 'message_summary_info') ? 'length(m.message_summary_info)' : 'NULL'} AS summary_bytes
+      FROM message m WHERE m.ROWID > ? AND m.ROWID <= ? AND ${editCond} ORDER BY m.ROWID`)),
     byRowids: big<[string], RawMessageRow>(db.prepare(`SELECT ${select} ${from} WHERE m.ROWID IN (SELECT value FROM json_each(?)) ORDER BY m.ROWID`)),
     attachments: big<[string], RawAttachmentRow>(db.prepare(hasAttachments
       ? `SELECT maj.message_id AS message_id, a.guid AS guid, ${a('transfer_name', 'name')}, ${a('filename')}, ${a('mime_type')},

@@ -8,8 +8,10 @@ import { RelayError, asRelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { appleToUnixMs } from '../model/apple-time.js';
 import type { RelayEvent } from '../model/events.js';
-import { deliveryEvents, editEvents, editMark, startWatch } from './change-tracker.js';
+import { deliveryEvents, editEvents, editMark, markOf, sameMark, startWatch, type HistoryOf } from './change-tracker.js';
 import { openChatDb, type ChatDbConnection } from './connection.js';
+import type { EditHistory } from './edit-history.js';
+import { EditHistoryCache } from './edit-history-cache.js';
 import { chatDbError } from './errors.js';
 import type { RawAttachmentRow, RawMessageRow } from './queries.js';
 import { initialState, type EditMark, type ReaderState, type WatchMark } from './reader-state.js';
@@ -51,6 +53,8 @@ export interface ReaderDeps {
   readonly commit: (events: readonly RelayEvent[], state: ReaderState) => void;
   readonly open?: (path: string) => ChatDbConnection;
   readonly fileExists?: (path: string) => boolean;
+  /** Parses message_summary_info (default parseEditHistory); results are cached per row while its blob is unchanged. */
+  readonly parseEditHistory?: (blob: Buffer | null) => EditHistory;
 }
 
 export type PollOutcome =
@@ -79,12 +83,16 @@ export class ChatDbReader {
   private readMore = false;
   private readonly pending: SettleQueue<Pending>;
   private current: ReaderStatus;
+  private readonly editHistories: EditHistoryCache;
+  private readonly historyOf: HistoryOf;
 
   constructor(private readonly deps: ReaderDeps) {
     this.opts = { ...DEFAULT_READER_OPTIONS, ...deps.options };
     this.state = deps.state;
     this.pending = new SettleQueue({ settleMs: this.opts.settleMs, maxHoldMs: this.opts.maxHoldMs });
     this.current = { state: 'starting', error: null, since: deps.clock.now(), cursor: deps.state?.rowid ?? null, pending: 0 };
+    this.editHistories = new EditHistoryCache(deps.parseEditHistory);
+    this.historyOf = (row) => this.editHistories.get(row);
   }
 
   status(): ReaderStatus {
@@ -206,6 +214,7 @@ export class ChatDbReader {
     rowid ??= 0;
     this.deps.logger.warn({ from: state.rowid, to: rowid }, 'chat.db cursor re-based: %s', why);
     this.pending.clear();
+    this.editHistories.clear();
     return { ...initialState(rowid), lastGuid: state.lastGuid, lastDate: state.lastDate };
   }
 
@@ -266,11 +275,17 @@ export class ChatDbReader {
     const q = conn.queries;
     let edits: Record<string, EditMark> | null = null;
     if (state.rowid > state.editFloor) {
-      const rows = q.edited.all(state.editFloor, state.rowid);
+      // The edit state of the window's rows is read on every changed poll (cheap, histories cached);
+      // whole rows, and their chats' participants, only for rows whose mark moved.
+      const moved = q.edited.all(state.editFloor, state.rowid).filter((row) => {
+        const known = this.editHistories.known(row);
+        return known === undefined || !sameMark(markOf(row.date_edited, row.date_retracted, () => known), state.edits[String(row.rowid)]);
+      });
+      const rows = moved.length === 0 ? [] : q.byRowids.all(JSON.stringify(moved.map((r) => Number(r.rowid))));
       const parts = this.participants(conn, rows);
       for (const row of rows) {
         const key = String(row.rowid);
-        const r = editEvents(row, state.edits[key], row.chat_rowid === null ? [] : parts.get(row.chat_rowid) ?? []);
+        const r = editEvents(row, state.edits[key], row.chat_rowid === null ? [] : parts.get(row.chat_rowid) ?? [], this.historyOf);
         if (r.events.length > 0 || (r.mark !== null && state.edits[key] === undefined)) {
           edits ??= { ...state.edits };
           if (r.mark !== null) edits[key] = r.mark;
@@ -303,7 +318,7 @@ export class ChatDbReader {
 
   private advance(state: ReaderState, p: Pending, now: number): ReaderState {
     const key = String(p.row.rowid);
-    const mark = editMark(p.row);
+    const mark = editMark(p.row, this.historyOf);
     const watchMark = p.event?.kind === 'from_me' ? startWatch(p.row, now) : null;
     return {
       ...state,
@@ -327,6 +342,7 @@ export class ChatDbReader {
       return false;
     });
     if (floor === state.editFloor && keep.length === state.floors.length && floors === state.floors) return state;
+    if (floor !== state.editFloor) this.editHistories.prune(floor);
     const edits = Object.fromEntries(Object.entries(state.edits).filter(([k]) => Number(k) > floor));
     return { ...state, editFloor: floor, floors: keep, edits };
   }

@@ -33,7 +33,7 @@ export interface MacConfig {
   readonly hubPublicKey: string;
   readonly health: { readonly host: string; readonly port: number };
   readonly reader: { readonly settleMs: number; readonly ageFenceMinutes: number; readonly pollIntervalMs: number };
-  readonly link: LinkConfig & { readonly window: number; readonly batch: number };
+  readonly link: LinkConfig & { readonly window: number; readonly batch: number; readonly handshakeTimeoutMs?: number };
   readonly outbox: { readonly degradedDepth: number; readonly degradedAgeSeconds: number };
   readonly sender: {
     /** Off: commands wait in the inbox (the demo, until it has a simulated osascript). */
@@ -125,9 +125,10 @@ export function parseMacConfig(root: ConfigNode, file: string): MacConfig {
       pollIntervalMs: reader.number('pollIntervalMs', 1000, { min: 10, integer: true }),
     },
     link: {
-      ...parseLink(linkNode, ['window', 'batch']),
+      ...parseLink(linkNode, ['window', 'batch', 'handshakeTimeoutMs']),
       window: linkNode.number('window', 5000, { min: 1, integer: true }),
       batch: linkNode.number('batch', 500, { min: 1, integer: true }),
+      handshakeTimeoutMs: linkNode.number('handshakeTimeoutMs', 10_000, { min: 100, integer: true }),
     },
     outbox: {
       degradedDepth: outbox.number('degradedDepth', 1000, { min: 1, integer: true }),

@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SealedChannel, type ChannelOptions } from './channel.js';
 import { CloseCode, closeReason } from './close-codes.js';
-import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello } from './handshake.js';
-import { fingerprint, generateKeyPair, type KeyPair } from './keys.js';
+import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello, ephemeralKeyPair, samePublicKey, type Hello } from './handshake.js';
+import { fingerprint, type KeyPair } from './keys.js';
 import { SessionCipher } from './session-cipher.js';
 
 export interface LinkClientDeps {
@@ -18,7 +18,10 @@ export interface LinkClientDeps {
   readonly logger: Logger;
   readonly channel: ChannelOptions;
   readonly backoff?: BackoffOptions;
+  /** Hellos must be exchanged within this (default 10 s), else the dial is closed (4009). */
   readonly handshakeTimeoutMs?: number;
+  /** After the handshake, a peer that has not welcomed us (see `connected`) within this is closed (4009). Default: no limit. */
+  readonly welcomeWithinMs?: number;
   /** A new authenticated channel (after every reconnect). */
   readonly onChannel: (channel: SealedChannel) => void;
   /** The channel went away (code, reason); a redial is scheduled. */
@@ -36,6 +39,40 @@ function zeroMask(mask: Buffer): void {
   mask.fill(0);
 }
 
+type HelloVerdict =
+  | { readonly ok: true; readonly bytes: Buffer; readonly hello: Hello }
+  | { readonly ok: false; readonly code: number; readonly why: string; readonly log: Record<string, unknown> };
+
+/** Judges the first message from the hub: a binary ServerHello carrying the pinned hub key. */
+function checkServerHello(data: WebSocket.RawData, isBinary: boolean, pinned: Uint8Array): HelloVerdict {
+  if (!isBinary) return { ok: false, code: CloseCode.Protocol, why: 'bad hello from the hub: a text frame', log: {} };
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+  let hello: Hello;
+  try {
+    hello = decodeHello(bytes, SERVER_HELLO);
+  } catch (err) {
+    return { ok: false, code: CloseCode.Protocol, why: `bad hello from the hub: ${(err as Error).message}`, log: { code: (err as { code?: unknown }).code ?? null } };
+  }
+  if (!samePublicKey(hello.static, pinned)) {
+    const presented = fingerprint(hello.static);
+    return { ok: false, code: CloseCode.WrongServerKey, why: `the hub presented a key that is not the pinned one (${presented})`, log: { fingerprint: presented, expected: fingerprint(pinned) } };
+  }
+  return { ok: true, bytes, hello };
+}
+
+/** The close code ws attached to an error about the peer's frames (1002, 1007, 1009), if any. */
+function wsStatusCode(err: Error): number | null {
+  const sym = Object.getOwnPropertySymbols(err).find((x) => x.description === 'status-code');
+  const v = sym === undefined ? undefined : (err as unknown as Record<symbol, unknown>)[sym];
+  return typeof v === 'number' ? v : null;
+}
+
+/** Why a connection that closed before the handshake finished did so, for logs and /health. */
+function closedWhy(code: number, reason: string, lastError: string | null): string {
+  if (code === 1006) return lastError === null ? 'connection dropped before the handshake finished' : lastError;
+  return `the hub closed the connection: ${reason === '' ? closeReason(code) : reason}`;
+}
+
 export class LinkClient {
   private readonly backoff: Backoff;
   private stopped = true;
@@ -43,6 +80,8 @@ export class LinkClient {
   private channel: SealedChannel | null = null;
   private timer: unknown = null;
   private attempts = 0;
+  private failures = 0;
+  private welcomed = false;
 
   constructor(private readonly deps: LinkClientDeps) {
     this.backoff = new Backoff(deps.backoff);
@@ -71,6 +110,7 @@ export class LinkClient {
   private redial(code: number, why: string): void {
     this.ws = null;
     this.channel = null;
+    this.failures++;
     this.deps.onDown?.(code, why);
     if (this.stopped) return;
     const delay = this.backoff.next();
@@ -81,50 +121,90 @@ export class LinkClient {
   private dial(): void {
     if (this.stopped) return;
     this.attempts++;
+    const handshakeMs = this.deps.handshakeTimeoutMs ?? 10_000;
     const ws = new WebSocket(this.deps.url, {
-      perMessageDeflate: false, maxPayload: this.deps.channel.maxFrameBytes, handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
+      perMessageDeflate: false, maxPayload: this.deps.channel.maxFrameBytes, handshakeTimeout: handshakeMs,
       generateMask: zeroMask,
     });
     this.ws = ws;
-    const ephemeral = generateKeyPair();
+    const ephemeral = ephemeralKeyPair();
     const clientHello = encodeHello(CLIENT_HELLO, ephemeral.publicKey, this.deps.keys.publicKey);
-    let handedOver = false;
-    const timer = setTimeout(() => ws.terminate(), (this.deps.handshakeTimeoutMs ?? 10_000) + 1000);
-    timer.unref();
-    ws.on('error', (err) => this.deps.logger.debug({ err: err.message }, 'link socket error'));
-    ws.on('close', (code, reason) => {
+    // This connection ends once: by our refusal, the peer's close, a socket error or the timer.
+    let over = false;
+    let lastError: string | null = null;
+    const down = (code: number, why: string): void => {
+      if (over) return;
+      over = true;
       clearTimeout(timer);
-      if (!handedOver) this.redial(code, reason.toString() || closeReason(code));
+      this.redial(code, why);
+    };
+    const refuse = (code: number, why: string): void => {
+      try {
+        ws.close(code, closeReason(code));
+      } catch {
+        ws.terminate();
+      }
+      // A peer that never answers our close frame does not hold the socket for ws's 30 s.
+      setTimeout(() => ws.terminate(), 1000).unref();
+      down(code, why);
+    };
+    const timer = setTimeout(() => refuse(CloseCode.HandshakeTimeout, `no hello from the hub within ${handshakeMs} ms`), handshakeMs + 1000);
+    timer.unref();
+    ws.on('error', (err) => {
+      lastError = err.message;
+      this.deps.logger.debug({ err: err.message }, 'link socket error');
+      // ws answers a broken frame with a close frame and would wait 30 s for the peer's: don't.
+      if (over) return;
+      setTimeout(() => ws.terminate(), 1000).unref();
+      down(wsStatusCode(err) ?? 1006, err.message);
     });
+    ws.on('close', (code, reason) => down(code, closedWhy(code, reason.toString(), lastError)));
     ws.on('open', () => ws.send(clientHello, { binary: true }));
     ws.once('message', (data, isBinary) => {
+      if (over) return;
       clearTimeout(timer);
-      let hello;
+      const verdict = checkServerHello(data, isBinary, this.deps.hubPublicKey);
+      if (!verdict.ok) {
+        this.deps.logger.error(verdict.log, `link: ${verdict.why}; refusing`);
+        refuse(verdict.code, verdict.why);
+        return;
+      }
+      let keys;
       try {
-        if (!isBinary) throw new Error('text frame before the handshake');
-        hello = decodeHello(data as Buffer, SERVER_HELLO);
+        keys = deriveKeys('client', this.deps.keys, ephemeral, clientHello, verdict.bytes, verdict.hello);
       } catch (err) {
-        this.deps.logger.error({ err: (err as Error).message }, 'link: bad hello from the hub');
-        ws.close(CloseCode.Protocol, 'bad hello');
+        // A low-order ephemeral key from the peer (an all-zero DH result).
+        const why = `bad hello from the hub: ${(err as Error).message}`;
+        this.deps.logger.error({ err: (err as Error).message }, `link: ${why}; refusing`);
+        refuse(CloseCode.Protocol, why);
         return;
       }
-      if (Buffer.compare(Buffer.from(hello.static), Buffer.from(this.deps.hubPublicKey)) !== 0) {
-        this.deps.logger.error({ fingerprint: fingerprint(hello.static), expected: fingerprint(this.deps.hubPublicKey) },
-          'link: the hub presented a key that is not the pinned one; refusing');
-        ws.close(CloseCode.WrongServerKey, 'wrong hub key');
-        return;
-      }
-      const keys = deriveKeys('client', this.deps.keys, ephemeral, clientHello, Buffer.from(data as Buffer), hello);
-      handedOver = true;
+      over = true;
       const channel = new SealedChannel(ws, new SessionCipher(keys.clientToServer, keys.serverToClient), this.deps.clock, this.deps.channel);
       this.channel = channel;
-      channel.onClosed((code, why) => this.redial(code, why));
+      const welcomeMs = this.deps.welcomeWithinMs;
+      const welcomeTimer = welcomeMs === undefined ? null : setTimeout(() => {
+        if (this.channel === channel && !this.welcomed) channel.close(CloseCode.HandshakeTimeout, `no welcome from the hub within ${welcomeMs} ms`);
+      }, welcomeMs);
+      welcomeTimer?.unref();
+      this.welcomed = false;
+      channel.onClosed((code, why) => {
+        if (welcomeTimer !== null) clearTimeout(welcomeTimer);
+        this.redial(code, why);
+      });
       this.deps.onChannel(channel);
     });
   }
 
   /** Call once the peer has welcomed us: the next drop starts the backoff from the bottom. */
   connected(): void {
+    this.welcomed = true;
+    this.failures = 0;
     this.backoff.reset();
+  }
+
+  /** Connections that ended since the peer last welcomed us (0 while up). */
+  get failedInARow(): number {
+    return this.failures;
   }
 }

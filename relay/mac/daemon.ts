@@ -71,7 +71,7 @@ export class MacDaemon {
   private http: Server | null = null;
   private readonly startedAt: number;
   private stopping = false;
-  private linkState = { up: false, since: 0, reason: 'not connected yet' as string | null, account: null as string | null };
+  private linkState = { up: false, since: 0, reason: 'not connected yet' as string | null, account: null as string | null, failures: 0 };
   private lastInboundAt: number | null = null;
   private lastEventAt: number | null = null;
   private depthCache = { at: 0, value: { count: 0, oldestAgeMs: null as number | null } };
@@ -148,12 +148,13 @@ export class MacDaemon {
       url: config.hubUrl, keys, hubPublicKey: hubKey, clock, logger,
       channel: { ...DEFAULT_CHANNEL_OPTIONS, heartbeatMs: config.link.heartbeatMs, deadAfterMs: config.link.deadAfterMs, maxFrameBytes: config.link.maxFrameBytes },
       backoff: { baseMs: config.link.backoffBaseMs, capMs: config.link.backoffCapMs },
+      handshakeTimeoutMs: config.link.handshakeTimeoutMs ?? 10_000, welcomeWithinMs: config.link.handshakeTimeoutMs ?? 10_000,
       onChannel: (channel) => {
         this.session = new MacLinkSession({
           channel, store: this.store, logger, agent: AGENT, options: { window: config.link.window, batch: config.link.batch, maxItemBytes: config.link.maxItemBytes },
           onReady: (account) => {
             this.link.connected();
-            this.linkState = { up: true, since: clock.now(), reason: null, account };
+            this.linkState = { up: true, since: clock.now(), reason: null, account, failures: 0 };
             logger.info({ account }, 'link up');
           },
           onSent: (n) => this.metrics.inc('events_forwarded_total', n),
@@ -167,7 +168,7 @@ export class MacDaemon {
       },
       onDown: (code, why) => {
         if (this.linkState.up) this.metrics.inc('reconnects_total');
-        this.linkState = { up: false, since: this.linkState.up ? clock.now() : this.linkState.since, reason: `${why} (${code})`, account: null };
+        this.linkState = { up: false, since: this.linkState.up ? clock.now() : this.linkState.since, reason: `${why} (${code})`, account: null, failures: this.link.failedInARow };
         this.session = null;
       },
     });

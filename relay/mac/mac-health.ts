@@ -7,7 +7,8 @@ export interface MacHealthInputs {
   readonly startedAt: number;
   readonly stopping: boolean;
   readonly reader: ReaderStatus;
-  readonly link: { readonly up: boolean; readonly since: number; readonly reason: string | null; readonly account: string | null };
+  /** `failures`: connections that ended (refused, dropped, timed out) since the hub last welcomed us. */
+  readonly link: { readonly up: boolean; readonly since: number; readonly reason: string | null; readonly account: string | null; readonly failures: number };
   readonly outbox: { readonly count: number; readonly oldestAgeMs: number | null };
   /** Outbox items that will never reach the hub, and the newest of them. */
   readonly deadLetters: { readonly count: number; readonly last: { readonly seq: number; readonly id: string; readonly reason: string; readonly at: number } | null };
@@ -31,7 +32,7 @@ export function macHealth(i: MacHealthInputs): HealthReport {
       : ok({ cursor: i.reader.cursor, pending: i.reader.pending });
   const link: ComponentHealth = i.link.up
     ? ok({ since: iso(i.link.since), account: i.link.account })
-    : degraded(`link to the hub is down${i.link.reason === null ? '' : `: ${i.link.reason}`}`, { since: iso(i.link.since) });
+    : degraded(`link to the hub is down${i.link.reason === null ? '' : `: ${i.link.reason}`}`, { since: iso(i.link.since), failures: i.link.failures });
   const ageS = i.outbox.oldestAgeMs === null ? null : Math.round(i.outbox.oldestAgeMs / 1000);
   const backingUp = i.outbox.count >= i.limits.degradedDepth || (ageS !== null && ageS >= i.limits.degradedAgeSeconds);
   const dead = i.deadLetters.last;

@@ -19,7 +19,7 @@ const readerOk: ReaderStatus = { state: 'ok', error: null, since: T0, cursor: 10
 
 function inputs(now: number, lastInboundAt: number | null, over: Partial<MacHealthInputs> = {}): MacHealthInputs {
   return {
-    now, startedAt: T0, stopping: false, reader: readerOk, link: { up: true, since: T0, reason: null, account: 'alice' },
+    now, startedAt: T0, stopping: false, reader: readerOk, link: { up: true, since: T0, reason: null, account: 'alice', failures: 0 },
     outbox: { count: 0, oldestAgeMs: null }, deadLetters: { count: 0, last: null }, lastInboundAt, automationDenied: false, tunnel: null,
     limits: { degradedDepth: 1000, degradedAgeSeconds: 120, quietMinutes: 6 * 60 }, ...over,
   };
@@ -40,7 +40,7 @@ describe('liveness', () => {
   });
 
   it('silence explained by chat.db or the link being down is left to those components', () => {
-    const linkDown = macHealth(inputs(T0 + 7 * HOUR, T0, { link: { up: false, since: T0, reason: 'closed (1006)', account: null } }));
+    const linkDown = macHealth(inputs(T0 + 7 * HOUR, T0, { link: { up: false, since: T0, reason: 'closed (1006)', account: null, failures: 1 } }));
     assert.equal(linkDown.components['inbound']?.state, 'ok');
     assert.equal(linkDown.components['link']?.state, 'degraded');
     const dbDown = macHealth(inputs(T0 + 7 * HOUR, T0, { reader: { ...readerOk, state: 'down', error: { code: 'CHATDB_NO_ACCESS', message: 'permission denied' } } }));
