@@ -145,11 +145,15 @@ describe('tunnel healer', () => {
     assert.equal(h.logs.find((l) => l.msg === 'tunnel endpoint not set')?.['code'], 'TUNNEL_PERMISSION');
   });
 
-  it('acts on nothing an action cannot mend (wg missing, no permission), and not at all without an endpoint or a restart command', async () => {
+  it('acts on nothing an action cannot mend (no permission to read wg), then at once on the stale tunnel behind it; not at all without an endpoint or a restart command', async () => {
     const h = harness({ healAfterSeconds: 0 });
+    const live = h.dump;
     h.dump = new RelayError('TUNNEL_PERMISSION', 'not allowed to read wg0');
     assert.deepEqual(await h.after(0), { code: 'TUNNEL_PERMISSION', ran: [] });
     assert.deepEqual(await h.after(600), { code: 'TUNNEL_PERMISSION', ran: [] });
+    h.dump = live; // the sudoers rule fixed: the handshake is 605 s old
+    assert.deepEqual(await h.after(0), { code: 'TUNNEL_STALE', ran: [DOWN, UP] });
+    assert.deepEqual(h.lookups, ['hub.example.net']);
     const watchOnly = harness({ endpoint: null, restartCommand: null });
     assert.deepEqual(await watchOnly.after(600), { code: 'TUNNEL_STALE', ran: [] });
     assert.doesNotMatch(watchOnly.metrics.render(), /tunnel_heal_actions_total/);
