@@ -20,6 +20,9 @@ export interface RunOptions {
   readonly input?: string;
 }
 
+/** The shape of {@link runCommand}, for modules that take a runner in their deps (tests pass a fake). */
+export type RunCommand = (file: string, args: readonly string[], opts: RunOptions) => Promise<CommandResult>;
+
 /** Runs `file args…`; resolves in every case (a failure to start shows as exitCode null and stderr). */
 export function runCommand(file: string, args: readonly string[], opts: RunOptions): Promise<CommandResult> {
   const started = Date.now();

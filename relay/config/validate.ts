@@ -68,6 +68,16 @@ export class ConfigNode {
     return v as string[];
   }
 
+  /** One argv, or a list of argvs run one after the other (normalised to a list); null when absent. */
+  commands(k: string): readonly (readonly string[])[] | null {
+    const v = this.value[k];
+    if (v === undefined || v === null) return null;
+    const argv = (x: unknown): x is string[] => Array.isArray(x) && x.length > 0 && x.every((s) => typeof s === 'string' && s !== '');
+    if (argv(v)) return [v];
+    if (Array.isArray(v) && v.length > 0 && v.every(argv)) return v as string[][];
+    return this.fail(k, 'an argv (a non-empty array of non-empty strings) or a non-empty array of argvs', v);
+  }
+
   boolean(k: string, fallback: boolean): boolean {
     const v = this.value[k];
     if (v === undefined) return fallback;

@@ -1,7 +1,8 @@
 // Watches the WireGuard tunnel the link runs in: every few seconds, `wg show <interface> dump`, and a
 // verdict with its reason. WireGuard drops a session 180 s after its handshake (REJECT_AFTER_TIME)
 // and any traffic (our link's heartbeats) starts a new one after 120 s, so a live tunnel always has a
-// handshake younger than 180 s: an older one means no packet can pass.
+// handshake younger than 180 s: an older one means no packet can pass. Received bytes count too: a
+// peer heard from recently is alive whatever the handshake's age (what lets tests lower the limit).
 import type { Clock } from '../clock.js';
 import { asRelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -18,6 +19,8 @@ export interface TunnelStatus {
   readonly endpoint: string | null;
   readonly rxBytes: number | null;
   readonly txBytes: number | null;
+  /** The watched peer's public key (null when there is none). */
+  readonly publicKey: string | null;
 }
 
 export interface TunnelWatchdogDeps {
@@ -28,12 +31,16 @@ export interface TunnelWatchdogDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly checkMs: number;
+  /** Silent (no handshake and no byte received) for longer than this: stale. */
   readonly maxHandshakeAgeMs: number;
-  readonly onStatus?: (s: TunnelStatus) => void;
+  /** Called after each check; a returned promise (the healer acting) is awaited before the next. */
+  readonly onStatus?: (s: TunnelStatus) => void | Promise<void>;
 }
 
 export class TunnelWatchdog {
-  private current: TunnelStatus = { up: false, reason: 'not checked yet', code: null, checkedAt: null, handshakeAgeS: null, endpoint: null, rxBytes: null, txBytes: null };
+  private current: TunnelStatus = { up: false, reason: 'not checked yet', code: null, checkedAt: null, handshakeAgeS: null, endpoint: null, rxBytes: null, txBytes: null, publicKey: null };
+  /** When the peer's received-bytes counter was last seen growing (null: not seen yet). */
+  private rx: { key: string; bytes: number; grewAt: number | null } | null = null;
   private timer: unknown = null;
   private stopped = true;
 
@@ -63,16 +70,16 @@ export class TunnelWatchdog {
       next = this.judge(await show(iface), now);
     } catch (err) {
       const e = asRelayError(err, 'TUNNEL_WG_FAILED');
-      next = { up: false, reason: e.message, code: e.code, checkedAt: now, handshakeAgeS: null, endpoint: null, rxBytes: null, txBytes: null };
+      next = { up: false, reason: e.message, code: e.code, checkedAt: now, handshakeAgeS: null, endpoint: null, rxBytes: null, txBytes: null, publicKey: null };
     }
-    this.report(next);
+    await this.report(next);
     return next;
   }
 
   private judge(dump: WgDump, now: number): TunnelStatus {
     const { iface, peer, maxHandshakeAgeMs } = this.deps;
     const p: WgPeer | undefined = peer === null ? dump.peers[0] : dump.peers.find((x) => x.publicKey === peer);
-    const base = { checkedAt: now, endpoint: p?.endpoint ?? null, rxBytes: p?.rxBytes ?? null, txBytes: p?.txBytes ?? null };
+    const base = { checkedAt: now, endpoint: p?.endpoint ?? null, rxBytes: p?.rxBytes ?? null, txBytes: p?.txBytes ?? null, publicKey: p?.publicKey ?? null };
     if (p === undefined) {
       const why = peer === null ? `${iface} has no peer` : `${iface} has no peer with the hub's key ${peer.slice(0, 8)}…`;
       return { up: false, reason: why, code: 'TUNNEL_NO_PEER', handshakeAgeS: null, ...base };
@@ -80,20 +87,35 @@ export class TunnelWatchdog {
     if (p.latestHandshake === 0) {
       return { up: false, reason: `no handshake with ${p.endpoint ?? 'the peer (no endpoint)'} yet`, code: 'TUNNEL_NO_HANDSHAKE', handshakeAgeS: null, ...base };
     }
+    const grewAt = this.rxGrewAt(p, now);
     const ageS = Math.max(0, Math.round(now / 1000 - p.latestHandshake));
-    if (ageS * 1000 > maxHandshakeAgeMs) {
-      return { up: false, reason: `last handshake with ${p.endpoint ?? 'the peer'} ${ageS} s ago (a live tunnel renews it every 2 min)`, code: 'TUNNEL_STALE', handshakeAgeS: ageS, ...base };
+    const heard = grewAt !== null && grewAt > p.latestHandshake * 1000;
+    const silentS = heard ? Math.max(0, Math.round((now - grewAt) / 1000)) : ageS;
+    if (silentS * 1000 > maxHandshakeAgeMs) {
+      const reason = !heard
+        ? `last handshake with ${p.endpoint ?? 'the peer'} ${ageS} s ago (a live tunnel renews it every 2 min)`
+        : `nothing received from ${p.endpoint ?? 'the peer'} for ${silentS} s (last handshake ${ageS} s ago)`;
+      return { up: false, reason, code: 'TUNNEL_STALE', handshakeAgeS: ageS, ...base };
     }
     return { up: true, reason: null, code: null, handshakeAgeS: ageS, ...base };
   }
 
-  private report(next: TunnelStatus): void {
+  /** Notes the peer's received bytes; when they were last seen growing (a new peer or a counter reset is not growth). */
+  private rxGrewAt(p: WgPeer, now: number): number | null {
+    const prev = this.rx;
+    const grew = prev !== null && prev.key === p.publicKey && p.rxBytes > prev.bytes;
+    const kept = prev !== null && prev.key === p.publicKey ? prev.grewAt : null;
+    this.rx = { key: p.publicKey, bytes: p.rxBytes, grewAt: grew ? now : kept };
+    return this.rx.grewAt;
+  }
+
+  private async report(next: TunnelStatus): Promise<void> {
     const prev = this.current;
     this.current = next;
     const { logger, iface } = this.deps;
     if (next.up && !prev.up) logger.info({ interface: iface, handshake_age_s: next.handshakeAgeS }, 'tunnel up');
     else if (!next.up && (prev.up || prev.code !== next.code)) logger.warn({ interface: iface, code: next.code, reason: next.reason }, 'tunnel down');
-    this.deps.onStatus?.(next);
+    await this.deps.onStatus?.(next);
   }
 
   private async loop(): Promise<void> {

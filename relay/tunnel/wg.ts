@@ -1,8 +1,8 @@
-// The one place `wg` runs: `wg show <interface> dump` and `wg genkey`/`wg pubkey` through execFile (argv only), its failures as
+// The one place `wg` runs: `wg show <interface> dump`, `wg set … endpoint` and `wg genkey`/`wg pubkey` through execFile (argv only), its failures as
 // coded errors that say what to do. `command` may start with a privilege helper (`sudo -n wg`):
 // wireguard-go's control socket is root's.
 import { RelayError } from '../errors.js';
-import { runCommand } from '../run-command.js';
+import { runCommand, type RunCommand } from '../run-command.js';
 import { parseWgDump, type WgDump } from './wg-dump.js';
 
 export type WgShow = (iface: string) => Promise<WgDump>;
@@ -66,4 +66,35 @@ export async function wgGenerateKeyPair(command: readonly string[] = ['wg'], tim
 /** `wg pubkey` of a private key. @throws RelayError as {@link wgGenerateKeyPair} */
 export function wgPublicKey(privateKey: string, command: readonly string[] = ['wg'], timeoutMs = 5000): Promise<string> {
   return wgKeyStep(command, 'pubkey', `${privateKey}\n`, timeoutMs);
+}
+
+/** Points the tunnel's peer at a new `addr:port` (what the healer does once a re-resolve finds the hub moved). */
+export type WgSetEndpoint = (iface: string, peer: string, endpoint: string) => Promise<void>;
+
+/**
+ * A `wg set <iface> peer <key> endpoint <addr:port>` runner for `command` (the same argv prefix as
+ * {@link wgShow}: with sudo, the sudoers rule must allow `wg set` too).
+ * @throws RelayError TUNNEL_BAD_INTERFACE, TUNNEL_WG_MISSING, TUNNEL_WG_TIMEOUT, TUNNEL_NO_INTERFACE, TUNNEL_PERMISSION, TUNNEL_WG_FAILED
+ */
+export function wgSetEndpoint(command: readonly string[], run: RunCommand = runCommand, timeoutMs = 5000): WgSetEndpoint {
+  const [file, ...prefix] = command;
+  if (file === undefined) throw new RelayError('TUNNEL_WG_MISSING', 'no wg command configured');
+  return async (iface, peer, endpoint) => {
+    if (!IFACE.test(iface)) throw new RelayError('TUNNEL_BAD_INTERFACE', `"${iface}" is not a WireGuard interface name`, { interface: iface });
+    if (!WG_KEY.test(peer)) throw new RelayError('TUNNEL_WG_FAILED', 'the peer is not a WireGuard public key', { interface: iface });
+    const shown = `${command.join(' ')} set ${iface} peer ${peer.slice(0, 8)}… endpoint ${endpoint}`;
+    const r = await run(file, [...prefix, 'set', iface, 'peer', peer, 'endpoint', endpoint], { timeoutMs });
+    if (r.exitCode === 0) return;
+    const err = r.stderr.trim();
+    const details = { interface: iface, command: command.join(' ') };
+    if (r.timedOut) throw new RelayError('TUNNEL_WG_TIMEOUT', `\`${shown}\` did not answer within ${timeoutMs} ms`, details);
+    if (/ENOENT/.test(err)) throw new RelayError('TUNNEL_WG_MISSING', `${file} was not found: install wireguard-tools or set tunnel.command`, details);
+    if (/No such device|does not exist|Unable to (access|modify) interface: (No such file|Protocol not supported)/i.test(err)) {
+      throw new RelayError('TUNNEL_NO_INTERFACE', `WireGuard interface ${iface} does not exist (is the tunnel up?)`, details);
+    }
+    if (/Operation not permitted|Permission denied|password is required|EACCES/i.test(err)) {
+      throw new RelayError('TUNNEL_PERMISSION', `not allowed to change ${iface}: \`wg set\` needs root (a sudoers rule for it beside \`wg show\`)`, details);
+    }
+    throw new RelayError('TUNNEL_WG_FAILED', `\`${shown}\` failed (exit ${r.exitCode ?? r.signal ?? '?'}): ${err.slice(0, 300)}`, details);
+  };
 }

@@ -50,8 +50,10 @@ export class CliProcess {
   private partial = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, compiled = false) {
-    this.child = spawn(process.execPath, compiled ? [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), COMPILED_CLI, ...args] : ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `prefix`: a program that runs the CLI, e.g. `ip netns exec <ns>` (a daemon in a network namespace). */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, compiled = false, prefix: readonly string[] = []) {
+    const [file, ...pre] = [...prefix, process.execPath];
+    this.child = spawn(file!, [...pre, ...(compiled ? [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), COMPILED_CLI, ...args] : ['--import', 'tsx', CLI, ...args])], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString();
       const parts = (this.partial + d.toString()).split('\n');

@@ -51,7 +51,8 @@ export class WebhookReceiver {
 
   constructor(private readonly secret: string, private readonly lean = false) {}
 
-  async start(port = 0): Promise<number> {
+  /** Listens on `host` (loopback, or an address a hub in a network namespace can reach). */
+  async start(port = 0, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
       if (this.lean) {
         this.ids.add(String(req.headers['x-relay-event-id']) + (req.headers['x-relay-event-id'] === 'b' ? String(this.ids.size) : ''));
@@ -83,7 +84,7 @@ export class WebhookReceiver {
       });
     });
     this.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve) => this.server!.listen(port, host, () => resolve()));
     return (this.server.address() as { port: number }).port;
   }
 

@@ -4,7 +4,7 @@
 // Interfaces are reached from the root namespace through /var/run/wireguard/<name>.sock.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function has(cmd: string): boolean {
@@ -102,6 +102,55 @@ export class WireGuardPair {
     for (const r of values('AllowedIPs')) run('ip', ['-n', s.ns, 'route', 'replace', r, 'dev', s.iface]);
   }
 
+  private readonly hostVeths: string[] = [];
+  private readonly tag = randomBytes(3).toString('hex');
+  private readonly subnet = 1 + Math.floor(Math.random() * 254);
+
+  /** `ip -n <side's namespace> args…` */
+  ip(s: Side, ...args: string[]): string {
+    return run('ip', ['-n', s.ns, ...args]);
+  }
+
+  /** A second veth pair between a and b, `10.233.0.1/24` in a and `10.233.0.2/24` in b: another way to the hub. */
+  addPath(): { a: string; b: string } {
+    const [va, vb] = [`imp${this.tag}a`, `imp${this.tag}b`];
+    run('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
+    for (const [s, v, addr] of [[this.a, va, '10.233.0.1'], [this.b, vb, '10.233.0.2']] as const) {
+      run('ip', ['link', 'set', v, 'netns', s.ns]);
+      this.ip(s, 'addr', 'add', `${addr}/24`, 'dev', v);
+      this.ip(s, 'link', 'set', v, 'up');
+    }
+    return { a: '10.233.0.1', b: '10.233.0.2' };
+  }
+
+  /**
+   * A veth pair from the test's own namespace into side s's (a /30 in 10.235.x.0): `inside` is where
+   * s's daemons listen for the test, `outside` where they reach the test (a webhook receiver).
+   */
+  reach(s: Side): { inside: string; outside: string } {
+    const n = s === this.a ? 0 : 4;
+    const [outside, inside] = [`10.235.${this.subnet}.${n + 1}`, `10.235.${this.subnet}.${n + 2}`];
+    const [vo, vi] = [`imh${this.tag}${s === this.a ? 'a' : 'b'}`, `imi${this.tag}${s === this.a ? 'a' : 'b'}`];
+    run('ip', ['link', 'add', vo, 'type', 'veth', 'peer', 'name', vi]);
+    this.hostVeths.push(vo);
+    run('ip', ['link', 'set', vi, 'netns', s.ns]);
+    run('ip', ['addr', 'add', `${outside}/30`, 'dev', vo]);
+    run('ip', ['link', 'set', vo, 'up']);
+    this.ip(s, 'addr', 'add', `${inside}/30`, 'dev', vi);
+    this.ip(s, 'link', 'set', vi, 'up');
+    return { inside, outside };
+  }
+
+  /**
+   * Side s's hosts file: `ip netns exec` mounts /etc/netns/<ns>/hosts over /etc/hosts for the programs
+   * it starts, so names resolve there (getaddrinfo, as `wg` and Node's dns.lookup do) without touching
+   * the machine's /etc/hosts. Rewritten in place, programs already running see the new text.
+   */
+  setHosts(s: Side, text: string): void {
+    mkdirSync(`/etc/netns/${s.ns}`, { recursive: true });
+    writeFileSync(`/etc/netns/${s.ns}/hosts`, text);
+  }
+
   /** kill -9 of one side's wireguard-go: its interface goes away (its control socket stays, dead). */
   async kill(s: Side): Promise<void> {
     const p = s.proc;
@@ -119,6 +168,10 @@ export class WireGuardPair {
       // A killed wireguard-go leaves its socket behind, as after a crash.
       rmSync(`/var/run/wireguard/${s.iface}.sock`, { force: true });
       try { run('ip', ['netns', 'del', s.ns]); } catch { /* already gone */ }
+      rmSync(`/etc/netns/${s.ns}`, { recursive: true, force: true });
+    }
+    for (const v of this.hostVeths) {
+      try { run('ip', ['link', 'del', v]); } catch { /* went with its namespace */ }
     }
   }
 }
