@@ -8,6 +8,7 @@ import { KEYGEN_USAGE, keygenCommand } from './cli/keygen.js';
 import { LOGS_USAGE, logsCommand } from './cli/logs.js';
 import { INIT_USAGE, initCommand } from './cli/init.js';
 import { TUNNEL_USAGE, tunnelCommand } from './cli/tunnel-config.js';
+import { DOCTOR_USAGE, doctorCommand } from './cli/doctor.js';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
   run: { usage: RUN_USAGE, run: runCommand },
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], i
   keygen: { usage: KEYGEN_USAGE, run: keygenCommand },
   init: { usage: INIT_USAGE, run: initCommand },
   tunnel: { usage: TUNNEL_USAGE, run: tunnelCommand },
+  doctor: { usage: DOCTOR_USAGE, run: (argv, io) => doctorCommand(argv, io) },
   scan: { usage: SCAN_USAGE, run: scanCommand },
   logs: { usage: LOGS_USAGE, run: logsCommand },
   demo: { usage: DEMO_USAGE, run: demoCommand },
