@@ -35,7 +35,9 @@ export function sideOf(node: ConfigNode): Side {
   return node.has('hub') ? 'mac' : node.has('relays') || node.has('listen') || node.has('api') ? 'hub' : 'mac';
 }
 
-function fixFor(code: string, file: string | undefined, side: Side | null): string {
+function fixFor(code: string, message: string, file: string | undefined, side: Side | null): string {
+  const chmod = /\(chmod 600 ([^)]+)\)/.exec(message);
+  if (chmod !== null) return `chmod 600 ${chmod[1]!}`;
   if (code === ConfigCode.Missing) {
     return side === 'hub'
       ? 'pass --config <file> (or set IMESSAGE_RELAY_CONFIG), or make one: imessage-relay init --hub --account <name>'
@@ -48,24 +50,26 @@ function fixFor(code: string, file: string | undefined, side: Side | null): stri
 
 /**
  * Loads and validates the config as the daemon would (secret files and their modes included).
- * `side` forces Mac or hub; null tells them apart by their keys.
+ * `side` forces Mac or hub; null tells them apart by their keys (the side is known, even for a bad
+ * config, once its JSON has been read).
  */
-export function checkConfig(flag: string | undefined, env: NodeJS.ProcessEnv, side: Side | null, defaults: { mac: string; hub: string }): { result: CheckResult; loaded: LoadedConfig | null } {
+export function checkConfig(flag: string | undefined, env: NodeJS.ProcessEnv, side: Side | null, defaults: { mac: string; hub: string }): { result: CheckResult; loaded: LoadedConfig | null; side: Side | null } {
   const name = 'config';
   const file = findConfig(flag, env, side, defaults);
+  let which = side;
   try {
     const { node, file: abs } = loadConfigFile(file, env);
-    const which = side ?? sideOf(node);
+    which = side ?? sideOf(node);
     if (which === 'mac') {
       const config = parseMacConfig(node, abs);
       parsePublicKey(config.hubPublicKey, `hub.publicKey in ${abs}`);
-      return { result: passed(name, `${abs} is a valid Mac config (hub ${config.hubUrl})`), loaded: { side: 'mac', file: abs, config } };
+      return { result: passed(name, `${abs} is a valid Mac config (hub ${config.hubUrl})`), loaded: { side: 'mac', file: abs, config }, side: which };
     }
     const config = parseHubConfig(node, abs, env);
     config.relays.forEach((r, i) => parsePublicKey(r.publicKey, `relays[${i}].publicKey (${r.account}) in ${abs}`));
-    return { result: passed(name, `${abs} is a valid hub config (${config.relays.length} relay${config.relays.length === 1 ? '' : 's'}, ${config.webhooks.length} webhook${config.webhooks.length === 1 ? '' : 's'})`), loaded: { side: 'hub', file: abs, config } };
+    return { result: passed(name, `${abs} is a valid hub config (${config.relays.length} relay${config.relays.length === 1 ? '' : 's'}, ${config.webhooks.length} webhook${config.webhooks.length === 1 ? '' : 's'})`), loaded: { side: 'hub', file: abs, config }, side: which };
   } catch (err) {
     const e = asRelayError(err, ConfigCode.Invalid);
-    return { result: failed(name, `${e.code}: ${e.message}`, fixFor(e.code, file, side)), loaded: null };
+    return { result: failed(name, `${e.code}: ${e.message}`, fixFor(e.code, e.message, file, which)), loaded: null, side: which };
   }
 }

@@ -15,12 +15,12 @@ export interface DoctorRun {
 
 /** Runs every check for the config `flag` names (or the one found); never throws. */
 export async function runDoctor(flag: string | undefined, side: Side | null, deps: DoctorDeps): Promise<DoctorRun> {
-  const { result, loaded } = checkConfig(flag, deps.env, side, defaultConfigFiles(deps.cwd, deps.home));
+  const { result, loaded, side: found } = checkConfig(flag, deps.env, side, defaultConfigFiles(deps.cwd, deps.home));
   deps.onResult?.(result);
   if (loaded === null) {
-    const rest = (side === 'hub' ? HUB_CHECKS : MAC_CHECKS).map((n) => skipped(n, 'needs a valid config'));
+    const rest = (found === 'hub' ? HUB_CHECKS : MAC_CHECKS).map((n) => skipped(n, 'needs a valid config'));
     for (const r of rest) deps.onResult?.(r);
-    return { side, file: null, results: [result, ...rest] };
+    return { side: found, file: null, results: [result, ...rest] };
   }
   const results = loaded.side === 'mac' ? await macDoctor(loaded.config, loaded.file, deps) : await hubDoctor(loaded.config, loaded.file, deps);
   return { side: loaded.side, file: loaded.file, results: [result, ...results] };

@@ -145,6 +145,21 @@ describe('doctor on the Mac, with a real hub', () => {
     assert.match(h.stdout, /^✓ dead letters — none, 0 waiting \(hub \/health\)$/m);
   });
 
+  it('the daemon refused by Messages while doctor itself is allowed: ✗ Messages from the daemon\'s /health (the permission is per program)', async () => {
+    env.messages({ tcc: 'denied' });
+    const res = await env.api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, text: 'are you there?' }) });
+    assert.equal(res.status, 202);
+    await until(async () => (await env.health()).body.components['messages']?.state === 'degraded', 'the daemon\'s Automation refusal');
+    env.messages({ sentAfterMs: 50, finalAfterMs: 50 });
+    const d = await doctorJson(['--config', env.macConfig], fake);
+    assert.equal(d.code, 1);
+    assert.deepEqual(d.line('Messages'), {
+      name: 'Messages', status: 'fail', source: 'daemon /health',
+      detail: 'the running daemon says: Messages refused Apple events: allow this program in System Settings → Privacy & Security → Automation',
+      fix: `allow ${process.execPath} to control Messages in System Settings → Privacy & Security → Automation (if it is not listed, run \`tccutil reset AppleEvents\` and answer the prompt the next send shows)`,
+    });
+  });
+
   it('the daemon stopped with relay.db left: the doctor says hello with its store id, so the hub keeps what it acknowledged', async () => {
     await env.mac!.stop();
     const acked = hubAcked(env);
