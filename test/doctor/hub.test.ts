@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { main } from '../../relay/cli.js';
 import { HubStore } from '../../relay/store/hub-store.js';
 import { doctorJson } from '../support/doctor-run.js';
 import { freePort, runCli } from '../support/processes.js';
@@ -94,6 +95,13 @@ describe('doctor on the hub', () => {
       });
       assert.equal(d.line('hub').detail, 'needs a valid config');
     } finally { chmodSync(token, 0o600); }
+  });
+
+  it('--mac with --hub is a bad command line: the usage, exit 2', async () => {
+    let err = '';
+    const io = { stdout: () => undefined, stderr: (t: string) => { err += t; }, logDestination: process.stderr, onInterrupt: () => undefined, offInterrupt: () => undefined };
+    assert.equal(await main(['doctor', '--config', env.hubConfig, '--mac', '--hub'], io), 2);
+    assert.match(err, /^--mac and --hub exclude each other\n\nimessage-relay doctor \[--config <file>\]/);
   });
 
   it('the hub key others may read: ✗ key file, chmod 600', async () => {
