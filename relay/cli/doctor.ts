@@ -12,6 +12,7 @@ import { runCommand } from '../run-command.js';
 import { wgShow } from '../tunnel/wg.js';
 import { UsageError, type CliIo } from './io.js';
 
+/** `doctor --help`. */
 export const DOCTOR_USAGE = `imessage-relay doctor [--config <file>] [--mac | --hub] [--json]
   Checks a relay (Mac) or a hub set-up, one line per check: ✓, or ✗ with the exact fix; exit 1 when any failed.
   The config: --config, IMESSAGE_RELAY_CONFIG, else the one init wrote (Mac: ~/Library/Application Support/
@@ -27,6 +28,7 @@ export function systemDoctorDeps(env: NodeJS.ProcessEnv = process.env): DoctorDe
   };
 }
 
+/** Runs the doctor and prints its lines (or --json); resolves with 1 when any check failed. `base`: this machine unless a test says otherwise. */
 export async function doctorCommand(argv: readonly string[], io: CliIo, base: DoctorDeps = systemDoctorDeps()): Promise<number> {
   const { values } = parseArgs({
     args: [...argv], strict: true,

@@ -11,8 +11,10 @@ import { asRelayError } from '../errors.js';
 import { parsePublicKey } from '../link/keys.js';
 import { failed, passed, type CheckResult } from './check.js';
 
+/** Which end a config is for. */
 export type Side = 'mac' | 'hub';
 
+/** A config that loaded, with its side and absolute path. */
 export type LoadedConfig =
   | { readonly side: 'mac'; readonly file: string; readonly config: MacConfig }
   | { readonly side: 'hub'; readonly file: string; readonly config: HubConfig };

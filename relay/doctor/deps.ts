@@ -6,6 +6,7 @@ import type { WgShow } from '../tunnel/wg.js';
 import { failed, type CheckResult } from './check.js';
 import type { StatFs } from './disk-check.js';
 
+/** Everything the checks reach outside their arguments. */
 export interface DoctorDeps {
   readonly env: NodeJS.ProcessEnv;
   /** Where `init --hub` wrote hub.json when no config is named. */

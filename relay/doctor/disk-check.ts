@@ -11,9 +11,12 @@ export interface DiskSpace {
   readonly bavail: number;
 }
 
+/** fs.statfs, or a stand-in. */
 export type StatFs = (path: string) => Promise<DiskSpace>;
 
+/** Less free space than this fails (also under MIN_FREE_FRACTION of the disk). */
 export const MIN_FREE_BYTES = 1024 ** 3;
+/** The share of the disk that must stay free. */
 export const MIN_FREE_FRACTION = 0.05;
 
 const gib = (n: number): string => `${(n / 1024 ** 3).toFixed(1)} GiB`;

@@ -6,6 +6,7 @@ import type { DoctorDeps } from './deps.js';
 import { HUB_CHECKS, hubDoctor } from './hub-doctor.js';
 import { MAC_CHECKS, macDoctor } from './mac-doctor.js';
 
+/** What one doctor run found. */
 export interface DoctorRun {
   /** Mac or hub, as told by --mac / --hub or by the config's keys; null when no config could be read. */
   readonly side: Side | null;

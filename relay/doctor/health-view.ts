@@ -8,6 +8,7 @@ export interface ComponentView {
   readonly [detail: string]: unknown;
 }
 
+/** A running daemon's /health (and /metrics) as read. */
 export interface HealthView {
   /** Where it answered, e.g. http://127.0.0.1:7481. */
   readonly base: string;
@@ -61,4 +62,5 @@ export async function readHealth(base: string, opts: { expectRole: 'mac' | 'hub'
   }
 }
 
+/** True when readHealth reached the daemon. */
 export const isView = (v: HealthView | { readonly error: string }): v is HealthView => !('error' in v);

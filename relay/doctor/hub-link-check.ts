@@ -7,6 +7,7 @@ import type { LinkProbeDeps, LinkProbeResult } from '../link/probe.js';
 import { failed, passed, type CheckResult } from './check.js';
 import type { ComponentView } from './health-view.js';
 
+/** What the hub link check needs: the relay's identity, where to dial, and the daemon's view when it runs. */
 export interface HubLinkCheckDeps {
   readonly hubUrl: string;
   readonly keys: KeyPair | null;
@@ -20,6 +21,7 @@ export interface HubLinkCheckDeps {
   readonly daemon: ComponentView | null;
 }
 
+/** ✓ when the hub welcomed us (or the daemon's link is up); ✗ with why and the fix for each way a dial ends. */
 export async function checkHubLink(deps: HubLinkCheckDeps): Promise<CheckResult> {
   const name = 'hub link';
   const url = deps.hubUrl;

@@ -3,8 +3,10 @@
 import type { CommandResult, RunOptions } from '../run-command.js';
 import { failed, passed, skipped, type CheckResult } from './check.js';
 
+/** The LaunchAgent's label (launchd/com.imessage-relay.plist). */
 export const AGENT_LABEL = 'com.imessage-relay';
 
+/** The platform, the user's launchd domain, and how to run launchctl. */
 export interface LaunchdCheckDeps {
   readonly platform: NodeJS.Platform;
   readonly uid: number;
@@ -14,6 +16,7 @@ export interface LaunchdCheckDeps {
   readonly run: (file: string, args: readonly string[], opts: RunOptions) => Promise<CommandResult>;
 }
 
+/** ✓ when `launchctl print gui/<uid>/<label>` answers; ✗ with the bootstrap command; skipped off macOS. */
 export async function checkLaunchd(deps: LaunchdCheckDeps): Promise<CheckResult> {
   const name = 'launchd agent';
   if (deps.platform !== 'darwin') return skipped(name, `launchd is macOS only (this is ${deps.platform})`);

@@ -5,6 +5,7 @@ import { asRelayError } from '../errors.js';
 import { OsaCode, runScript } from '../messages-app/osascript.js';
 import { failed, passed, type CheckResult } from './check.js';
 
+/** The osascript to run the probe with, and the daemon's `messages` component when it runs. */
 export interface MessagesCheckDeps {
   readonly osascript: string;
   readonly timeoutMs: number;
@@ -17,6 +18,7 @@ export interface MessagesCheckDeps {
 
 const AUTOMATION = 'System Settings → Privacy & Security → Automation';
 
+/** ✓ when Messages runs, takes our Apple events and has an account signed in; ✗ with the setting to change. */
 export async function checkMessages(deps: MessagesCheckDeps): Promise<CheckResult> {
   const name = 'Messages';
   const allow = `allow ${deps.execPath} to control Messages in ${AUTOMATION} (if it is not listed, run \`tccutil reset AppleEvents\` and answer the prompt the next send shows)`;

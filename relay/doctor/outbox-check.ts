@@ -6,6 +6,7 @@ import type { MacStorePeek } from '../store/peek.js';
 import { failed, passed, type CheckResult } from './check.js';
 import type { HealthView } from './health-view.js';
 
+/** Where relay.db is, the config's limits, and the daemon's view when it runs. */
 export interface OutboxCheckDeps {
   readonly dbPath: string;
   readonly limits: { readonly degradedDepth: number; readonly degradedAgeSeconds: number };
@@ -17,6 +18,7 @@ export interface OutboxCheckDeps {
 
 const DRAIN = 'the outbox drains once the hub link is up: fix "hub link" (and "tunnel") first';
 
+/** ✓ while the outbox stays under its limits; ✗ when it backs up (or holds fresh dead letters, per the daemon). */
 export function checkOutbox(deps: OutboxCheckDeps): CheckResult {
   const name = 'outbox';
   const { degradedDepth, degradedAgeSeconds } = deps.limits;

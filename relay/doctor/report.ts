@@ -19,6 +19,7 @@ export function formatSummary(results: readonly CheckResult[]): string {
   return failures === 0 ? `\nall ${results.length - skips} checks passed${skipped}\n` : `\n${failures} of ${results.length - skips} checks failed${skipped}\n`;
 }
 
+/** The --json output: every line as an object, in order. */
 export function formatJson(results: readonly CheckResult[]): string {
   return `${JSON.stringify(results.map((r) => ({ name: r.name, status: r.status, detail: r.detail, fix: r.fix, source: r.source })), null, 2)}\n`;
 }

@@ -9,6 +9,7 @@ import { CLIENT_HELLO, PROTOCOL_VERSION, SERVER_HELLO, decodeHello, deriveKeys, 
 import { fingerprint, generateKeyPair, type KeyPair } from './keys.js';
 import { SessionCipher } from './session-cipher.js';
 
+/** Who we are, which hub we pin, and what to say hello with. */
 export interface LinkProbeDeps {
   readonly url: string;
   readonly keys: KeyPair;
