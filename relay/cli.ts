@@ -9,6 +9,7 @@ import { LOGS_USAGE, logsCommand } from './cli/logs.js';
 import { INIT_USAGE, initCommand } from './cli/init.js';
 import { TUNNEL_USAGE, tunnelCommand } from './cli/tunnel-config.js';
 import { INSTALL_USAGE, RESTART_USAGE, STATUS_USAGE, UNINSTALL_USAGE, installCommand, restartCommand, statusCommand, uninstallCommand } from './cli/launchd-commands.js';
+import { DOCTOR_USAGE, doctorCommand } from './cli/doctor.js';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
   run: { usage: RUN_USAGE, run: runCommand },
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], i
   keygen: { usage: KEYGEN_USAGE, run: keygenCommand },
   init: { usage: INIT_USAGE, run: initCommand },
   tunnel: { usage: TUNNEL_USAGE, run: tunnelCommand },
+  doctor: { usage: DOCTOR_USAGE, run: (argv, io) => doctorCommand(argv, io) },
   scan: { usage: SCAN_USAGE, run: scanCommand },
   logs: { usage: LOGS_USAGE, run: logsCommand },
   demo: { usage: DEMO_USAGE, run: demoCommand },

@@ -38,7 +38,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   mac: ['chatdb', 'config', 'health', 'link', 'messages-app', 'model', 'store', 'tunnel'],
   hub: ['config', 'health', 'link', 'model', 'store', 'tunnel'],
   'messages-app': ['model'],
-  cli: ['chatdb', 'config', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
+  doctor: ['chatdb', 'config', 'link', 'messages-app', 'store', 'tunnel'],
+  cli: ['chatdb', 'config', 'doctor', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
   launchd: [],
   '.': ['cli', 'model'],
 };

@@ -94,11 +94,13 @@ describe('running scripts through osascript (fake Messages)', () => {
 
   it('probe reports running and the Automation permission without launching Messages', async () => {
     m.set({ chats: [DM], accounts: ['iMessage'] });
-    assert.deepEqual(await runScript('probe', {}, m.options()), { running: true, automation: 'granted', accounts: 1 });
+    assert.deepEqual(await runScript('probe', {}, m.options()), { running: true, automation: 'granted', accounts: 1, signed_in: 1 });
+    m.set({ chats: [DM], accounts: ['iMessage', 'SMS'], signedOut: true });
+    assert.deepEqual(await runScript('probe', {}, m.options()), { running: true, automation: 'granted', accounts: 2, signed_in: 0 });
     m.set({ chats: [DM], tcc: 'denied' });
-    assert.deepEqual(await runScript('probe', {}, m.options()), { running: true, automation: 'denied', accounts: null });
+    assert.deepEqual(await runScript('probe', {}, m.options()), { running: true, automation: 'denied', accounts: null, signed_in: null });
     m.set({ chats: [DM], running: false });
-    assert.deepEqual(await runScript('probe', {}, m.options()), { running: false, automation: 'unknown', accounts: null });
+    assert.deepEqual(await runScript('probe', {}, m.options()), { running: false, automation: 'unknown', accounts: null, signed_in: null });
     assert.deepEqual(await runScript('launch', {}, m.options()), { running: true });
   });
 

@@ -74,6 +74,8 @@ export function messagesApplication(s: Scenario, onSend: (direct: SendDirect, to
   });
   const accountSpecifier = (service: string) => ({
     serviceType: () => { event(); return service; },
+    enabled: () => { event(); return true; },
+    connectionStatus: () => { event(); return s.signedOut === true ? 'disconnected' : 'connected'; },
     participants: {
       byName: (h: string) => participantSpecifier(h, service),
       whose: () => () => [],

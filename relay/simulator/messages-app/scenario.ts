@@ -15,6 +15,8 @@ export interface Scenario {
   /** Chat ids that resolve to a phantom target: the send "succeeds" and writes a ghost row (macOS 26). */
   readonly phantomChats?: readonly string[];
   readonly accounts?: ReadonlyArray<'iMessage' | 'SMS' | 'RCS'>;
+  /** Every account signed out: its connection status is "disconnected" (default connected). */
+  readonly signedOut?: boolean;
   /** How sends turn out (default delivered). */
   readonly outcome?: Outcome;
   /** The send command takes this long before answering (a slow Messages). */
