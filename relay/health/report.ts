@@ -35,14 +35,20 @@ export const ok = (details: Record<string, unknown> = {}): ComponentHealth => ({
 export const degraded = (reason: string, details: Record<string, unknown> = {}): ComponentHealth => ({ state: 'degraded', reason, ...details });
 export const down = (reason: string, details: Record<string, unknown> = {}): ComponentHealth => ({ state: 'down', reason, ...details });
 
+/** Details that identify nothing and may be shown without authorisation: a stable code, and how many connections failed in a row. */
+const PUBLIC_DETAILS: Readonly<Record<string, 'string' | 'number'>> = { code: 'string', failures: 'number' };
+
 /**
  * What /health shows without authorisation: the overall status and each component's state, reason
- * and code, nothing else (details such as accounts, connected relays, cursors and endpoints stay out).
+ * and its public details (code, failures), nothing else (accounts, connected relays, cursors and
+ * endpoints stay out).
  */
 export function publicReport(report: HealthReport): HealthReport {
   const components: Record<string, ComponentHealth> = {};
   for (const [name, c] of Object.entries(report.components)) {
-    components[name] = typeof c['code'] === 'string' ? { state: c.state, reason: c.reason, code: c['code'] } : { state: c.state, reason: c.reason };
+    const shown: Record<string, unknown> = { state: c.state, reason: c.reason };
+    for (const [key, type] of Object.entries(PUBLIC_DETAILS)) if (typeof c[key] === type) shown[key] = c[key];
+    components[name] = shown as ComponentHealth;
   }
   return { status: report.status, role: report.role, checked_at: report.checked_at, uptime_s: report.uptime_s, components };
 }

@@ -104,7 +104,8 @@ describe('webhook dispatcher with a stuck receiver', () => {
         for (const r of reqs) {
           assert.ok(r.closedAt !== null, `${guid}: attempt ${r.attempt} closed by the hub`);
           const held = r.closedAt - r.arrivedAt;
-          assert.ok(held >= timeoutMs - 250 && held <= timeoutMs + SLACK_MS, `${guid}: attempt ${r.attempt} held ${held} ms for a ${timeoutMs} ms deadline`);
+          // The hub's deadline starts before the receiver sees the request (connect, a busy machine): up to 1 s earlier.
+          assert.ok(held >= timeoutMs - 1000 && held <= timeoutMs + SLACK_MS, `${guid}: attempt ${r.attempt} held ${held} ms for a ${timeoutMs} ms deadline`);
         }
         const next = at(`${guid[0]}2`)[0]!;
         assert.ok(next.arrivedAt >= reqs[1]!.closedAt!, `${guid[0]}2 only after ${guid} gave up`);
