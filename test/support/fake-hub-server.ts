@@ -1,6 +1,7 @@
 // A hostile hub for the Mac daemon's tests: a node:net server that does the WebSocket upgrade by
-// hand and writes raw RFC 6455 frames (valid or not), and can play the hub's half of the link
-// handshake (it may know the hub's secret key) so that it can send sealed frames of its choosing.
+// hand and writes raw RFC 6455 frames (valid or not; raw-ws-frames.ts encodes and parses them), and
+// can play the hub's half of the link handshake (it may know the hub's secret key) so that it can
+// send sealed frames of its choosing.
 import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { encodeMessage, type LinkMessage } from '../../relay/link/codec.js';
@@ -8,49 +9,19 @@ import { split } from '../../relay/link/fragments.js';
 import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello, ephemeralKeyPair } from '../../relay/link/handshake.js';
 import type { KeyPair } from '../../relay/link/keys.js';
 import { SessionCipher } from '../../relay/link/session-cipher.js';
+import { Op, encodeFrame as encodeWireFrame, parseFrame, type FrameSpec as WireFrameSpec, type WsFrame } from './raw-ws-frames.js';
 
-export const Op = { Continuation: 0, Text: 1, Binary: 2, Close: 8, Ping: 9, Pong: 10 } as const;
+export { Op, parseFrame, type WsFrame } from './raw-ws-frames.js';
 
-/** One WebSocket frame as read from the wire (payload unmasked). */
-export interface WsFrame {
-  readonly fin: boolean;
-  readonly rsv: number;
-  readonly opcode: number;
-  readonly masked: boolean;
-  readonly payload: Buffer;
-}
-
-export interface FrameSpec {
-  readonly opcode: number;
-  readonly payload?: Uint8Array;
-  readonly fin?: boolean;
-  /** RSV1..3 as the top three bits' value 0–7. */
-  readonly rsv?: number;
+/** A frame as the fake hub writes it: like raw-ws-frames' FrameSpec, but unmasked unless `mask` is given. */
+export interface FrameSpec extends Omit<WireFrameSpec, 'mask'> {
   /** Mask key (a server must not mask; a hostile one may). */
-  readonly mask?: Buffer;
-  /** The length the header declares, when it should lie about the payload. */
-  readonly declaredLength?: bigint;
-  /** Force the 16- or 64-bit length form even for a short payload (non-minimal lengths). */
-  readonly lengthForm?: 7 | 16 | 64;
+  readonly mask?: Uint8Array;
 }
 
-/** Encodes one frame, faithfully or not (see FrameSpec). */
+/** Encodes one server frame, faithfully or not (see FrameSpec). */
 export function encodeFrame(s: FrameSpec): Buffer {
-  const payload = Buffer.from(s.payload ?? new Uint8Array(0));
-  const len = s.declaredLength ?? BigInt(payload.length);
-  const form = s.lengthForm ?? (len < 126n ? 7 : len < 65536n ? 16 : 64);
-  const head: number[] = [((s.fin ?? true) ? 0x80 : 0) | ((s.rsv ?? 0) & 7) << 4 | (s.opcode & 0x0f)];
-  const maskBit = s.mask === undefined ? 0 : 0x80;
-  let ext = Buffer.alloc(0);
-  if (form === 7) head.push(maskBit | Number(len & 0x7fn));
-  else if (form === 16) { head.push(maskBit | 126); ext = Buffer.alloc(2); ext.writeUInt16BE(Number(len & 0xffffn)); }
-  else { head.push(maskBit | 127); ext = Buffer.alloc(8); ext.writeBigUInt64BE(BigInt.asUintN(64, len)); }
-  let body = payload;
-  if (s.mask !== undefined) {
-    body = Buffer.from(payload);
-    for (let i = 0; i < body.length; i++) body[i] = body[i]! ^ s.mask[i % 4]!;
-  }
-  return Buffer.concat([Buffer.from(head), ext, s.mask ?? Buffer.alloc(0), body]);
+  return encodeWireFrame({ ...s, mask: s.mask ?? null });
 }
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2). */
@@ -204,22 +175,6 @@ export class FakeConnection {
   destroy(): void {
     this.socket.destroy();
   }
-}
-
-/** Parses one frame at the start of `b`, or null when it is not complete yet. */
-export function parseFrame(b: Buffer): { frame: WsFrame; size: number } | null {
-  if (b.length < 2) return null;
-  const masked = (b[1]! & 0x80) !== 0;
-  let len = b[1]! & 0x7f;
-  let at = 2;
-  if (len === 126) { if (b.length < 4) return null; len = b.readUInt16BE(2); at = 4; }
-  else if (len === 127) { if (b.length < 10) return null; len = Number(b.readBigUInt64BE(2)); at = 10; }
-  const maskKey = masked ? b.subarray(at, at + 4) : null;
-  if (masked) at += 4;
-  if (b.length < at + len) return null;
-  const payload = Buffer.from(b.subarray(at, at + len));
-  if (maskKey !== null) for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ maskKey[i % 4]!;
-  return { frame: { fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 7, opcode: b[0]! & 0x0f, masked, payload }, size: at + len };
 }
 
 /** The server the daemon dials: hands each connection to the test, or pipes it to a real hub. */

@@ -1,6 +1,6 @@
 // WebSocket by hand for network-edge tests: the HTTP upgrade written over node:net and RFC 6455
-// frames built byte by byte (any length field, mask, RSV bits or opcode, valid or not), so a test
-// can send what no ws client would, and read the server's frames back.
+// frames built and parsed byte by byte (any length field, mask, RSV bits or opcode, valid or not),
+// so a test can send what no ws client would, and read the server's frames back.
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello } from '../../relay/link/handshake.js';
@@ -47,6 +47,31 @@ export function closePayload(code: number, reason: Uint8Array = new Uint8Array(0
   const b = Buffer.alloc(2);
   b.writeUInt16BE(code);
   return Buffer.concat([b, reason]);
+}
+
+/** One WebSocket frame as read from the wire (payload unmasked). */
+export interface WsFrame {
+  readonly fin: boolean;
+  readonly rsv: number;
+  readonly opcode: number;
+  readonly masked: boolean;
+  readonly payload: Buffer;
+}
+
+/** Parses one frame at the start of `b` (§5.2; a masked one is unmasked), or null when it is not complete yet. */
+export function parseFrame(b: Buffer): { frame: WsFrame; size: number } | null {
+  if (b.length < 2) return null;
+  const masked = (b[1]! & 0x80) !== 0;
+  let len = b[1]! & 0x7f;
+  let at = 2;
+  if (len === 126) { if (b.length < 4) return null; len = b.readUInt16BE(2); at = 4; }
+  else if (len === 127) { if (b.length < 10) return null; len = Number(b.readBigUInt64BE(2)); at = 10; }
+  const maskKey = masked ? b.subarray(at, at + 4) : null;
+  if (masked) at += 4;
+  if (b.length < at + len) return null;
+  const payload = Buffer.from(b.subarray(at, at + len));
+  if (maskKey !== null) for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ maskKey[i % 4]!;
+  return { frame: { fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 7, opcode: b[0]! & 0x0f, masked, payload }, size: at + len };
 }
 
 export interface ServerFrame {
@@ -183,16 +208,10 @@ export class RawWs {
 
   private parseFrames(): void {
     for (;;) {
-      const b = this.buf;
-      if (b.length < 2) return;
-      let len = b[1]! & 0x7f;
-      let at = 2;
-      if (len === 126) { if (b.length < 4) return; len = b.readUInt16BE(2); at = 4; }
-      else if (len === 127) { if (b.length < 10) return; len = Number(b.readBigUInt64BE(2)); at = 10; }
-      if (b[1]! & 0x80) at += 4; // a server never masks; tolerate it anyway
-      if (b.length < at + len) return;
-      this.frames.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload: Buffer.from(b.subarray(at, at + len)) });
-      this.buf = b.subarray(at + len);
+      const f = parseFrame(this.buf);
+      if (f === null) return;
+      this.frames.push(f.frame);
+      this.buf = this.buf.subarray(f.size);
     }
   }
 }
