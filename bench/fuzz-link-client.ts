@@ -11,6 +11,7 @@ import { Op, encodeFrame, parseFrame, sealMessage, upgradeResponse, type FakeCon
 import { mulberry32 } from '../test/support/fuzz.js';
 import { HostileHub } from '../test/support/hostile-hub.js';
 import { ALICE, DM } from '../test/support/relay-env.js';
+import { LOW_ORDER_HEX } from '../test/support/x25519-low-order.js';
 
 /** Where the daemon is when the hostile bytes arrive. */
 export type FuzzState = 'http' | 'hello' | 'sealed' | 'welcomed';
@@ -41,15 +42,7 @@ export interface LinkClientFuzzResult {
 type Rand = () => number;
 
 /** Points of small order on Curve25519 (every X25519 with them gives all zeros). */
-const LOW_ORDER = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((h) => Buffer.from(h, 'hex'));
+const LOW_ORDER = LOW_ORDER_HEX.map((h) => Buffer.from(h, 'hex'));
 const INTERESTING = [0x00, 0x01, 0x02, 0x7e, 0x7f, 0x80, 0x81, 0xfe, 0xff, 0x22, 0x5c, 0x7b, 0x7d, 0x30, 0x39];
 /** Sealed messages a hub might send, and some it never should: the seeds of plaintext mutations. */
 const MESSAGES: LinkMessage[] = [

@@ -6,17 +6,7 @@ import nacl from 'tweetnacl';
 import { RelayError } from '../../relay/errors.js';
 import { CLIENT_HELLO, SERVER_HELLO, decodeHello, deriveKeys, encodeHello, ephemeralKeyPair } from '../../relay/link/handshake.js';
 import { generateKeyPair } from '../../relay/link/keys.js';
-
-/** The points of small order on Curve25519 (and their non-canonical encodings). */
-const LOW_ORDER = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-];
+import { LOW_ORDER_HEX } from '../support/x25519-low-order.js';
 
 describe('handshake X25519', () => {
   it('an ephemeral key pair is an X25519 pair, and both sides derive the same keys as with tweetnacl keys', () => {
@@ -37,7 +27,7 @@ describe('handshake X25519', () => {
   it('every low-order ephemeral key from the peer is refused with LINK_PROTOCOL, on both sides', () => {
     const hub = generateKeyPair();
     const relay = generateKeyPair();
-    for (const hex of LOW_ORDER) {
+    for (const hex of LOW_ORDER_HEX) {
       const bad = new Uint8Array(Buffer.from(hex, 'hex'));
       const eph = ephemeralKeyPair();
       const ch = encodeHello(CLIENT_HELLO, eph.publicKey, relay.publicKey);
