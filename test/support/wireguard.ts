@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-function has(cmd: string): boolean {
+/** Whether `cmd` is on PATH (`command -v`). */
+export function has(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', 'command -v "$0"', cmd], { stdio: 'ignore' });
     return true;

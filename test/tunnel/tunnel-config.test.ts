@@ -9,16 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../support/chatdb-env.js';
 import { runCli } from '../support/processes.js';
-import { WireGuardPair, wireguardMissing } from '../support/wireguard.js';
-
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$0"', cmd], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { WireGuardPair, has, wireguardMissing } from '../support/wireguard.js';
 
 const noWg = has('wg') ? null : 'skipped: wg is not installed (apt-get install wireguard-tools; .ci/run does)';
 
