@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Job } from '../scheduler.js';
 import type { FileRow } from '../store/hub-files.js';
 import type { HubStoreStats } from '../store/hub-store.js';
+import { optimizeJob } from '../store/optimize-job.js';
 
 /** What the jobs use of the hub store. */
 export interface HubUpkeepStore {
@@ -45,15 +46,7 @@ export function hubUpkeepJobs(deps: HubUpkeepDeps): Job[] {
         return { rows, files };
       },
     },
-    s.optimize === null ? null : {
-      name: 'optimize', schedule: s.optimize,
-      run: () => {
-        const r = store.optimize();
-        if (r.converted) logger.info('store switched to incremental vacuum (one full VACUUM)');
-        if (r.freedPages > 0) logger.info({ freedPages: r.freedPages }, 'store optimized');
-        return r;
-      },
-    },
+    optimizeJob(s.optimize, store, logger),
     s.stats === null ? null : {
       name: 'stats', schedule: s.stats,
       run: () => {

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { ScriptName } from '../messages-app/osascript.js';
 import type { Job } from '../scheduler.js';
 import type { MacStoreStats } from '../store/mac-store.js';
+import { optimizeJob } from '../store/optimize-job.js';
 
 /** What the jobs use of the Mac store. */
 export interface UpkeepStore {
@@ -58,15 +59,7 @@ export function macUpkeepJobs(deps: MacUpkeepDeps): Job[] {
         return { pruned, swept };
       },
     },
-    s.optimize === null ? null : {
-      name: 'optimize', schedule: s.optimize,
-      run: () => {
-        const r = store.optimize();
-        if (r.converted) logger.info('store switched to incremental vacuum (one full VACUUM)');
-        if (r.freedPages > 0) logger.info({ freedPages: r.freedPages }, 'store optimized');
-        return r;
-      },
-    },
+    optimizeJob(s.optimize, store, logger),
     s.keepAlive === null || deps.runScript === undefined ? null : {
       name: 'keepAlive', schedule: s.keepAlive,
       run: async () => {
