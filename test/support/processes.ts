@@ -1,6 +1,6 @@
-// Real child processes for end-to-end tests: the CLI under tsx, its JSON log lines collected,
-// waits on what it logs, and kill -9.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Real child processes for end-to-end tests: the CLI under tsx (run to completion, or running with
+// its JSON log lines collected and waited on), and kill -9.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,24 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error('no free TCP port found in 20000–31999');
+}
+
+export interface CliResult {
+  /** Exit code; -1 when the process was still running at the timeout (a hang, never mistaken for an exit). */
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `imessage-relay <args>` to completion (the one CLI runner of the test suite). */
+export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number } } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, ...opts.as,
+    }, (err, stdout, stderr) => resolve({
+      code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1, stdout, stderr,
+    }));
+  });
 }
 
 export interface LogLine {

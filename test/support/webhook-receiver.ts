@@ -7,6 +7,8 @@ export interface Received {
   readonly body: { id: string; seq: number; account: string; prompt: boolean; event: Record<string, unknown> };
   readonly signatureOk: boolean;
   readonly attempt: number;
+  /** Date.now() when the whole request had arrived. */
+  readonly at: number;
 }
 
 export class WebhookReceiver {
@@ -42,7 +44,7 @@ export class WebhookReceiver {
         const ts = Number(req.headers['x-relay-timestamp']);
         const ok = verify(this.secret, ts, body, String(req.headers['x-relay-signature'] ?? ''), Math.floor(Date.now() / 1000));
         const parsed = JSON.parse(body) as Received['body'];
-        this.received.push({ id: String(req.headers['x-relay-event-id']), body: parsed, signatureOk: ok, attempt: Number(req.headers['x-relay-delivery-attempt']) });
+        this.received.push({ id: String(req.headers['x-relay-event-id']), body: parsed, signatureOk: ok, attempt: Number(req.headers['x-relay-delivery-attempt']), at: Date.now() });
         res.writeHead(200);
         res.end('ok');
       });
