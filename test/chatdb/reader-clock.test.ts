@@ -66,11 +66,18 @@ for (const { schema, skip } of schemasToRun('minimal', 'macos15', 'macos26')) {
       const r = rig(schema);
       try {
         const a = r.w.insert({ chat: DM, handle: ALICE, text: 'hello', dateMs: r.clock.now() });
-        assert.deepEqual(r.poll(), []);
-        r.clock.advance(SETTLE - 1);
+        const t0 = r.clock.now();
+        const first = r.reader.poll();
+        assert.deepEqual(first, { ok: true, emitted: 0, nextDeadline: t0 + SETTLE, more: false }, 'the watcher is told when to look again');
+        r.clock.advance(100);
+        r.w.insert({ chat: DM, handle: ALICE, text: 'a second row, due later', dateMs: r.clock.now() });
+        assert.equal(r.reader.poll().ok && (r.reader.poll() as { nextDeadline: number | null }).nextDeadline, t0 + SETTLE, 'the deadline is the first pending row\'s');
+        r.clock.advance(SETTLE - 100 - 1);
         assert.deepEqual(r.poll(), [], 'one ms early');
         r.clock.advance(1);
         assert.deepEqual(r.poll(), [`message:${a.guid}`]);
+        r.clock.advance(100);
+        assert.equal(r.poll().length, 1, 'then the second');
         r.clock.advance(SETTLE * 4);
         assert.deepEqual(r.poll(), [], 'once');
       } finally { r.close(); }

@@ -100,13 +100,14 @@ describe('chat.db watcher schedule (fake clock)', () => {
   });
 
   it('backs off after failed polls (doubling up to the cap) and returns to the interval after a success', () => {
-    const s = setUp((n) => (n <= 6 ? FAIL : OK));
+    const s = setUp((n) => (n <= 6 || n === 9 || n === 10 ? FAIL : OK));
     try {
       s.watcher.start();
-      for (let i = 0; i < 7; i++) s.clock.runNext();
+      for (let i = 0; i < 10; i++) s.clock.runNext();
       const at = s.at();
       const gaps = at.slice(1).map((t, i) => t - at[i]!);
-      assert.deepEqual(gaps, [100, 200, 400, 500, 500, 500, 700], 'backoff 100, 200, 400, capped at 500; then the interval');
+      assert.deepEqual(gaps, [100, 200, 400, 500, 500, 500, 700, 700, 100, 200],
+        'backoff 100, 200, 400, capped at 500; then the interval; a later outage starts again at 100');
     } finally { s.cleanup(); }
   });
 

@@ -148,7 +148,7 @@ describe('config: values out of range are refused, naming the key', () => {
 
   it('the hub refuses a duplicate relay account, a short token and an unsigned webhook', () => {
     const dup = hubConfig();
-    dup['relays'] = [{ account: 'alice', publicKey: KEY }, { account: 'alice', publicKey: KEY }];
+    dup['relays'] = [{ account: 'alice', publicKey: KEY }, { account: 'alice', publicKey: 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=' }];
     refused(() => parseHub(dup), 'relays[1].account');
     const shortToken = join(tmp.dir, 'short');
     writeFileSync(shortToken, 'short', { mode: 0o600 });

@@ -121,6 +121,11 @@ describe('frames', () => {
       assert.ok(outs.slice(0, -1).every((x) => x === null), `${len}: only the last frame completes the message`);
       assert.ok(Buffer.from(outs.at(-1)!).equals(msg), `${len} bytes joined`);
     }
+    const reused = new Reassembler(5000);
+    for (let round = 0; round < 3; round++) {
+      const out = split(Buffer.alloc(4000, round), 1000).map((f) => reused.push(f)).at(-1);
+      assert.equal(out?.length, 4000, `message ${round} through the same reassembler (its size starts again at 0)`);
+    }
     const exact = split(Buffer.alloc(5000, 1), 1000);
     const atLimit = new Reassembler(5000);
     assert.equal(exact.map((f) => atLimit.push(f)).at(-1)?.length, 5000, 'a message of exactly maxMessage bytes is accepted');
@@ -169,8 +174,10 @@ describe('frames', () => {
 
   it('refuses a hello from another protocol version or of the wrong shape', () => {
     const h = encodeHello(CLIENT_HELLO, new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
-    const other = Buffer.from(h); other[3] = 2;
-    assert.throws(() => decodeHello(other, CLIENT_HELLO), (e: unknown) => e instanceof RelayError && e.code === 'LINK_VERSION');
+    for (const version of [0, 2, 255]) {
+      const other = Buffer.from(h); other[3] = version;
+      assert.throws(() => decodeHello(other, CLIENT_HELLO), (e: unknown) => e instanceof RelayError && e.code === 'LINK_VERSION', `version ${version}`);
+    }
     assert.throws(() => decodeHello(h.subarray(0, 40), CLIENT_HELLO), /not an imessage-relay hello/);
     assert.throws(() => decodeHello(h, SERVER_HELLO), /unexpected hello type/);
     const magic = Buffer.from(h); magic[0] = 0x58;
