@@ -129,8 +129,11 @@ async function main(): Promise<void> {
     process.exitCode = stale.length === 0 ? 0 : 1;
     return;
   }
-  let commit = 'unknown';
-  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
+  // MUTATE_COMMIT names the commit when the run is made in a copy of the tree (no .git there).
+  let commit = process.env['MUTATE_COMMIT'] ?? 'unknown';
+  if (commit === 'unknown') {
+    try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
+  }
 
   // Baseline: a test set must pass unmutated, or a "kill" would mean nothing.
   const broken = new Set<string>();
