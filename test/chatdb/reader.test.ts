@@ -358,9 +358,12 @@ describe('chat.db reader under load and failure', () => {
         w3.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
         const b = w3.insert({ chat: DM, handle: ALICE, text: 'after the restore' });
         assert.ok(b.rowid < a.rowid, 'ROWIDs went backwards');
-        await waitFor(() => r.out.events.some((e) => e.guid === b.guid), 'row after restore', 4000);
-        assert.equal(r.out.events.filter((e) => e.guid === 'LAST-SEEN-GUID').length, 1, 'the last row is not repeated');
-        w3.close(); tmpB.cleanup();
+        try {
+          await waitFor(() => r.out.events.some((e) => e.guid === b.guid), 'row after restore', 4000);
+          assert.equal(r.out.events.filter((e) => e.guid === 'LAST-SEEN-GUID').length, 1, 'the last row is not repeated');
+        } finally {
+          w3.close(); tmpB.cleanup();
+        }
       } finally {
         r.stop(); tmp.cleanup();
       }
