@@ -97,6 +97,8 @@ function runTestFile(file: string, timeoutS: number): Promise<{ passed: boolean;
     const timer = setTimeout(() => { timedOut = true; killChild(); }, (timeoutS + 30) * 1000);
     c.on('exit', (code) => {
       clearTimeout(timer);
+      // Daemons a test started (same process group) must not outlive it, even when a mutant made one hang.
+      try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* the group is empty */ }
       child = null;
       const failed = /^\s*not ok \d+ - (.+)$/m.exec(out.split('\n').filter((l) => /^\s{4,}not ok/.test(l)).join('\n'))?.[1]
         ?? /^\s*not ok \d+ - (.+)$/m.exec(out)?.[1] ?? null;

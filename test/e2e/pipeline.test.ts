@@ -107,8 +107,13 @@ describe('relay → hub → webhook, end to end', () => {
     // command behind the two is the positive sign that nothing more of them is on its way.
     const third = await send('key-3');
     assert.equal(third.status, 202);
+    const jt = await third.json() as { id: string };
     for (let i = 0; i < 200 && (await commandsReceived()) < receivedBefore + 3; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(await commandsReceived(), receivedBefore + 3, 'key-1 (sent twice), key-2 and key-3: three commands, each received once');
+    // Each is sent once, and nothing is left in flight for the tests after this one.
+    const final = await env.commandStatuses([ja.id, jc.id, jt.id], ['delivered', 'read', 'failed', 'unknown'], 60_000);
+    assert.deepEqual([...final.values()], ['delivered', 'delivered', 'delivered']);
+    assert.equal(env.writer.db.prepare("SELECT COUNT(*) FROM message WHERE is_from_me = 1 AND text = 'reply once'").pluck().get(), 3);
   });
 
   it('/health turns degraded when chat.db is unreadable or the link is down, and back to ok', async () => {
