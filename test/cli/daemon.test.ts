@@ -1,22 +1,15 @@
 // The daemons as an admin meets them: config errors that name the key, keygen's 0600 key file,
 // clean exit on SIGTERM, logs that never hold message text or full handles, and `logs`.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeAttributedBody } from '../support/typedstream-encoder.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
-import { CLI, freePort } from '../support/processes.js';
+import { freePort, runCli } from '../support/processes.js';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      // A process still running after a minute is a hang: code -1, never mistaken for an exit.
-      resolve({ code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : (err as { code?: number }).code ?? 1, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> => runCli(args, { env });
 
 describe('config, keys and lifecycle', () => {
   it('keygen writes a 0600 key file, prints the public key, and never overwrites', async () => {

@@ -1,15 +1,11 @@
 // The front door: `imessage-relay demo` runs the whole pipeline against a simulated Messages.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { CLI } from '../support/processes.js';
+import { runCli } from '../support/processes.js';
 
 describe('imessage-relay demo', () => {
   it('carries every kind of event from the simulated Messages to the webhook, signed, and sends a reply (file and text) back through it', async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', CLI, 'demo'], { encoding: 'utf8', timeout: 60_000 }, (err, so, se) =>
-        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout: so, stderr: se }));
-    });
+    const { code, stdout, stderr } = await runCli(['demo']);
     assert.equal(code, 0, stderr);
     const lines = stdout.trim().split('\n');
     assert.ok(lines.length >= 8, stdout);

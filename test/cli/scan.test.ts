@@ -1,28 +1,19 @@
 // `imessage-relay scan` as an admin runs it: a real child process over chat.db built from Apple's
 // schemas and the 17 sample rows, plus --follow until interrupted.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { RelayEvent } from '../../relay/model/events.js';
 import { fixtureText, needsFixtures, type AppleSchema } from '../support/fixtures.js';
 import { makeMessagesDb, tempDir, waitFor } from '../support/chatdb-env.js';
+import { CLI, runCli } from '../support/processes.js';
 
-const CLI = fileURLToPath(new URL('../../relay/cli.ts', import.meta.url));
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr });
-    });
-  });
-}
 
 const ndjson = (s: string): RelayEvent[] => s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as RelayEvent);
 
 for (const schema of ['macos15', 'macos26'] as AppleSchema[]) {
-  describe(`scan over the sample rows (${schema})`, { skip: needsFixtures }, () => {
-    it('prints one event per row with the right kind and fields', async () => {
+  describe(`scan over the sample rows (${schema})`, () => {
+    it('prints one event per row with the right kind and fields', { skip: needsFixtures }, async () => {
       const tmp = tempDir();
       const w = makeMessagesDb(tmp.dir, schema);
       try {
@@ -66,9 +57,14 @@ for (const schema of ['macos15', 'macos26'] as AppleSchema[]) {
         const e114 = by.get(114)!;
         assert.equal(e114.kind === 'group' && e114.action, 'member_added');
         assert.equal(by.get(115)!.service, 'SMS');
-        for (const e of events) {
-          for (const [k, v] of Object.entries(e)) assert.notEqual(v, undefined, `${e.kind}.${k} present`);
-        }
+        // Every field of the public format is present on every event (null when unknown), and no other.
+        const common = ['kind', 'rowid', 'guid', 'date', 'service', 'sender', 'chat', 'backlog'];
+        const message = [...common, 'text', 'attachments', 'reply_to', 'mentions', 'decode_error'];
+        const fields: Record<string, string[]> = {
+          message, from_me: [...message, 'is_sent', 'error', 'command_id'],
+          reaction: [...common, 'reaction', 'emoji', 'removed', 'target_guid', 'target_part'], group: [...common, 'action', 'name', 'member'],
+        };
+        for (const e of events) assert.deepEqual(Object.keys(e).sort(), [...fields[e.kind]!].sort(), `fields of ${e.kind} #${e.rowid}`);
       } finally {
         w.close(); tmp.cleanup();
       }
@@ -116,10 +112,7 @@ describe('scan --follow', () => {
       chmodSync(tmp.dir, 0o755);
       chmodSync(join(tmp.dir, 'Messages'), 0o755);
       chmodSync(w.path, 0o600);
-      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', CLI, 'scan', '--db', w.path], { uid: 65534, gid: 65534, encoding: 'utf8' },
-          (err, _stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stderr }));
-      });
+      const result = await runCli(['scan', '--db', w.path], { as: { uid: 65534, gid: 65534 } });
       assert.equal(result.code, 1);
       assert.match(result.stderr, /error CHATDB_NO_ACCESS: .*Full Disk Access/);
     } finally {

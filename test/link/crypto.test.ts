@@ -81,6 +81,66 @@ describe('frames', () => {
     assert.equal(Buffer.from(b.open(f1)!).toString(), 'one', 'the genuine frame still opens');
   });
 
+  it('refuses a frame replayed 256 and 65,536 frames later (every byte of the counter is in the nonce)', () => {
+    const { a, b } = pair();
+    const sealed: Uint8Array[] = [];
+    for (let i = 0; i <= 65_536; i++) sealed.push(a.seal(Buffer.from(`frame ${i}`)));
+    for (let i = 0; i < 256; i++) assert.equal(Buffer.from(b.open(sealed[i]!)!).toString(), `frame ${i}`);
+    assert.equal(b.open(sealed[0]!), null, 'frame 0 where frame 256 is due');
+    assert.equal(b.open(sealed[1]!), null, 'frame 1 where frame 256 is due');
+    for (let i = 256; i < 65_536; i++) assert.notEqual(b.open(sealed[i]!), null, `frame ${i}`);
+    assert.equal(b.open(sealed[0]!), null, 'frame 0 where frame 65,536 is due');
+    assert.equal(b.open(sealed[256]!), null, 'frame 256 where frame 65,536 is due');
+    assert.equal(Buffer.from(b.open(sealed[65_536]!)!).toString(), 'frame 65536');
+  });
+
+  it('a frame that fails to open does not move the counter: the genuine next frame still opens', () => {
+    const { a, b } = pair();
+    const f0 = a.seal(Buffer.from('zero'));
+    const bad = Buffer.from(f0); bad[0] = bad[0]! ^ 0x80;
+    assert.equal(b.open(bad), null);
+    assert.equal(b.open(new Uint8Array(15)), null, 'shorter than the tag');
+    assert.equal(b.open(new Uint8Array(0)), null, 'empty');
+    assert.equal(Buffer.from(b.open(f0)!).toString(), 'zero');
+  });
+
+  it('one key per direction: a frame cannot be reflected back to its sender', () => {
+    const { a } = pair();
+    const f0 = a.seal(Buffer.from('to b'));
+    assert.equal(a.open(f0), null);
+  });
+
+  it('splits a message of exactly a multiple of the frame room into frames that join again', () => {
+    for (const len of [999, 1998, 2997, 1000, 1]) {
+      const msg = Buffer.alloc(len, 3);
+      const frames = split(msg, 1000);
+      assert.equal(frames.length, Math.ceil(len / 999), `${len} bytes`);
+      assert.ok(frames.every((f) => f.length <= 1000));
+      const r = new Reassembler(len);
+      const outs = frames.map((f) => r.push(f));
+      assert.ok(outs.slice(0, -1).every((x) => x === null), `${len}: only the last frame completes the message`);
+      assert.ok(Buffer.from(outs.at(-1)!).equals(msg), `${len} bytes joined`);
+    }
+    const reused = new Reassembler(5000);
+    for (let round = 0; round < 3; round++) {
+      const out = split(Buffer.alloc(4000, round), 1000).map((f) => reused.push(f)).at(-1);
+      assert.equal(out?.length, 4000, `message ${round} through the same reassembler (its size starts again at 0)`);
+    }
+    const exact = split(Buffer.alloc(5000, 1), 1000);
+    const atLimit = new Reassembler(5000);
+    assert.equal(exact.map((f) => atLimit.push(f)).at(-1)?.length, 5000, 'a message of exactly maxMessage bytes is accepted');
+    const tooBig = new Reassembler(5000);
+    assert.throws(() => split(Buffer.alloc(5001, 1), 1000).forEach((f) => tooBig.push(f)), /larger than 5000/);
+  });
+
+  it('refuses a whole frame inside a fragmented message and an unknown flag', () => {
+    const r = new Reassembler(10_000);
+    const parts = split(Buffer.alloc(3000, 1), 1000);
+    r.push(parts[0]!);
+    assert.throws(() => r.push(split(Buffer.from('x'), 1000)[0]!), /whole frame inside a fragmented message/);
+    assert.throws(() => new Reassembler(100).push(Uint8Array.from([7, 1, 2])), /bad fragment flag 7/);
+  });
+
   it('splits large messages into frames under the limit and joins them, refusing too-large messages', () => {
     const msg = Buffer.alloc(10_000, 7);
     const frames = split(msg, 1000);
@@ -94,7 +154,19 @@ describe('frames', () => {
   });
 
   it('refuses malformed messages with a coded error', () => {
-    for (const bad of ['not json', '{"t":"nope"}', '{"t":"ack","seq":-1}', '{"t":"items","items":[{"seq":1}]}', '[]']) {
+    const item = { seq: 1, type: 'event', id: 'message:A', body: {} };
+    const without = (k: string): string => JSON.stringify({ t: 'items', items: [Object.fromEntries(Object.entries(item).filter(([x]) => x !== k))] });
+    const bads = [
+      'not json', '{"t":"nope"}', '{"t":"ack","seq":-1}', '{"t":"ack","seq":1.5}', '{"t":"ack","seq":"1"}', '{"t":"items","items":[{"seq":1}]}', '[]', 'null',
+      without('seq'), without('type'), without('id'), without('body'),
+      JSON.stringify({ t: 'items', items: [{ ...item, type: 'evil' }] }), JSON.stringify({ t: 'items', items: [{ ...item, body: 'text' }] }),
+      JSON.stringify({ t: 'items', items: [{ ...item, seq: -1 }] }), JSON.stringify({ t: 'items', items: {} }),
+      JSON.stringify({ t: 'commands', items: [{ seq: 1, id: 'c', body: [] }] }), JSON.stringify({ t: 'commands', items: [{ seq: 1, body: {} }] }),
+      '{"t":"hello","v":1,"agent":"a","store":"s"}', '{"t":"welcome","v":1,"acked":0}', '{"t":"ping"}', '{"t":"bye"}', '{"t":"cmd_ack","seq":-2}',
+    ];
+    assert.deepEqual(decodeMessage(Buffer.from(JSON.stringify({ t: 'items', items: [item] }))), { t: 'items', items: [item] }, 'the complete item is accepted');
+    assert.throws(() => decodeMessage(Uint8Array.from([0x7b, 0xff, 0x7d])), (e: unknown) => e instanceof RelayError && e.code === 'LINK_BAD_MESSAGE', 'invalid UTF-8');
+    for (const bad of bads) {
       assert.throws(() => decodeMessage(Buffer.from(bad)), (e: unknown) => e instanceof RelayError && e.code === 'LINK_BAD_MESSAGE', bad);
     }
     assert.deepEqual(decodeMessage(encodeMessage({ t: 'ack', seq: 5 })), { t: 'ack', seq: 5 });
@@ -102,10 +174,24 @@ describe('frames', () => {
 
   it('refuses a hello from another protocol version or of the wrong shape', () => {
     const h = encodeHello(CLIENT_HELLO, new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
-    const other = Buffer.from(h); other[3] = 2;
-    assert.throws(() => decodeHello(other, CLIENT_HELLO), (e: unknown) => e instanceof RelayError && e.code === 'LINK_VERSION');
+    for (const version of [0, 2, 255]) {
+      const other = Buffer.from(h); other[3] = version;
+      assert.throws(() => decodeHello(other, CLIENT_HELLO), (e: unknown) => e instanceof RelayError && e.code === 'LINK_VERSION', `version ${version}`);
+    }
     assert.throws(() => decodeHello(h.subarray(0, 40), CLIENT_HELLO), /not an imessage-relay hello/);
     assert.throws(() => decodeHello(h, SERVER_HELLO), /unexpected hello type/);
+    const magic = Buffer.from(h); magic[0] = 0x58;
+    assert.throws(() => decodeHello(magic, CLIENT_HELLO), /not an imessage-relay hello/);
+    assert.throws(() => decodeHello(Buffer.concat([h, Buffer.from([0])]), CLIENT_HELLO), /not an imessage-relay hello/);
+    assert.deepEqual(decodeHello(h, CLIENT_HELLO), { type: CLIENT_HELLO, version: 1, ephemeral: new Uint8Array(32).fill(1), static: new Uint8Array(32).fill(2) });
+  });
+
+  it('refuses a low-order (all-zero) public key in a hello instead of deriving keys from it', () => {
+    const s = session();
+    const zero = encodeHello(SERVER_HELLO, new Uint8Array(32), s.ss.publicKey);
+    assert.throws(() => deriveKeys('client', s.cs, s.ce, s.ch, zero, decodeHello(zero, SERVER_HELLO)), (e: unknown) => e instanceof RelayError && e.code === 'LINK_PROTOCOL' && /low-order/.test(e.message));
+    const zeroStatic = encodeHello(CLIENT_HELLO, s.ce.publicKey, new Uint8Array(32));
+    assert.throws(() => deriveKeys('server', s.ss, s.se, zeroStatic, s.sh, decodeHello(zeroStatic, CLIENT_HELLO)), /low-order/);
   });
 });
 

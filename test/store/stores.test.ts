@@ -58,9 +58,13 @@ describe('Mac store', () => {
       assert.equal(s.depth().count, 2, 'an id is enqueued once');
       now += 5000;
       assert.equal(s.depth().oldestAgeMs, 5000);
+      assert.deepEqual(s.pending(1, 10).map((x) => x.seq), [2], 'pending starts after the seq given');
       s.ack(1);
       assert.equal(s.depth().count, 1);
       assert.equal(s.ackedSeq(), 1);
+      s.enqueue([{ type: 'event', id: 'a', body: { again: true } }]);
+      assert.deepEqual(s.pending(0, 10).map((x) => [x.seq, x.id]), [[1, 'a'], [2, 'b']], 'an acknowledged id enqueued again is not queued again');
+      assert.equal(s.depth().count, 1);
       const first = s.receiveCommands([{ seq: 10, id: 'cmd-1', body: { text: 'x' } }, { seq: 11, id: 'cmd-2', body: {} }]);
       const again = s.receiveCommands([{ seq: 10, id: 'cmd-1', body: {} }, { seq: 12, id: 'cmd-1', body: {} }]);
       assert.deepEqual(first, { stored: 2, lastSeq: 11, begun: null });
@@ -158,6 +162,61 @@ describe('hub store', () => {
       assert.equal(s.events.count('alice'), 4);
       assert.equal(s.deliveries.pending('main', 0, 100).length, 4, 'one webhook delivery per new event');
       assert.deepEqual(s.events.chats().map((c) => c.guid), ['iMessage;-;+1555']);
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('a backlog message and a from-me row are stored as non-prompts; a fresh message is a prompt', () => {
+    const t = tempDir();
+    try {
+      const s = new HubStore(join(t.dir, 'hub.db'), () => 1000);
+      s.events.relay('alice', 'KEY', 'store-1');
+      const items = [
+        { seq: 1, type: 'event' as const, id: 'message:FRESH', body: { ...ev('FRESH'), backlog: false } },
+        { seq: 2, type: 'event' as const, id: 'message:OLD', body: { ...ev('OLD'), backlog: true } },
+        { seq: 3, type: 'event' as const, id: 'from_me:MINE', body: { ...ev('MINE'), kind: 'from_me', backlog: false } },
+        { seq: 4, type: 'event' as const, id: 'reaction:R', body: { ...ev('R'), kind: 'reaction', backlog: false } },
+      ];
+      const r = s.events.ingest('alice', items, ['main']);
+      assert.deepEqual(r.inserted.map((e) => [e.id, e.prompt]), [['message:FRESH', 1], ['message:OLD', 0], ['from_me:MINE', 0], ['reaction:R', 0]]);
+      const stored = s.deliveries.pending('main', 0, 10).map((d) => [d.event_id, d.prompt]);
+      assert.deepEqual(stored, [['message:FRESH', 1], ['message:OLD', 0], ['from_me:MINE', 0], ['reaction:R', 0]], 'as stored, read back');
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('the same guid from two accounts is stored for both (duplicates are per relay)', () => {
+    const t = tempDir();
+    try {
+      const s = new HubStore(join(t.dir, 'hub.db'), () => 1000);
+      s.events.relay('alice', 'KEY-A', 'store-a');
+      s.events.relay('bob', 'KEY-B', 'store-b');
+      const item = { seq: 1, type: 'event' as const, id: 'message:SHARED', body: ev('SHARED') };
+      assert.equal(s.events.ingest('alice', [item], ['main']).inserted.length, 1);
+      const forBob = s.events.ingest('bob', [item], ['main']);
+      assert.equal(forBob.inserted.length, 1, 'stored for bob too');
+      assert.equal(forBob.duplicates, 0);
+      assert.equal(forBob.acked, 1);
+      assert.equal(s.events.count('alice'), 1);
+      assert.equal(s.events.count('bob'), 1);
+      assert.deepEqual(s.events.after(0, 10).map((e) => e.account), ['alice', 'bob']);
+      assert.deepEqual(s.deliveries.pending('main', 0, 10).map((d) => d.account), ['alice', 'bob'], 'each gets its webhook');
+      assert.equal(s.events.ingest('bob', [{ ...item, seq: 2 }], ['main']).duplicates, 1, 'but bob\'s own repeat is a duplicate');
+      s.close();
+    } finally { t.cleanup(); }
+  });
+
+  it('acknowledges exactly the highest seq it stored, and skips items at or below it on a resend', () => {
+    const t = tempDir();
+    try {
+      const s = new HubStore(join(t.dir, 'hub.db'), () => 1000);
+      s.events.relay('alice', 'KEY', 'store-1');
+      const item = (seq: number, g: string) => ({ seq, type: 'event' as const, id: `message:${g}`, body: ev(g) });
+      assert.equal(s.events.ingest('alice', [item(1, 'A'), item(2, 'B')], ['main']).acked, 2);
+      const again = s.events.ingest('alice', [item(2, 'B'), item(3, 'C')], ['main']);
+      assert.deepEqual({ acked: again.acked, dup: again.duplicates, ins: again.inserted.map((e) => e.id) }, { acked: 3, dup: 1, ins: ['message:C'] });
+      assert.equal(s.events.acked('alice'), 3);
+      assert.equal(s.events.relay('alice', 'KEY', 'store-1').acked, 3, 'the same store keeps its acked seq');
       s.close();
     } finally { t.cleanup(); }
   });

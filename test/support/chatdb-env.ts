@@ -35,6 +35,8 @@ export interface StartedReader {
   readonly reader: ChatDbReader;
   readonly watcher: ChatDbWatcher;
   readonly out: Collected;
+  /** Times (Date.now()) of the polls the watcher ran, successful or not. */
+  readonly polls: number[];
   stop(): void;
 }
 
@@ -56,12 +58,14 @@ export function startReader(path: string, opts: {
     options: { settleMs: 100, ...opts.reader },
     commit: (events, state) => { out.events.push(...events); out.state = state; out.commits++; },
   });
+  const polls: number[] = [];
   const watcher = new ChatDbWatcher({
     path, poll: () => reader.poll(), clock: systemClock, logger, options: { pollIntervalMs: 200, ...opts.watcher },
+    onPoll: () => { polls.push(Date.now()); },
     ...(opts.watch === undefined ? {} : { watch: opts.watch }),
   });
   watcher.start();
-  return { reader, watcher, out, stop: () => { watcher.stop(); reader.close(); } };
+  return { reader, watcher, out, polls, stop: () => { watcher.stop(); reader.close(); } };
 }
 
 /** Resolves when `check` is true, polling every 10 ms; rejects after `timeoutMs` with `what`. */

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+/** IMR_FIXTURES_DIR overrides the place (point it at an empty folder to see what runs without them). */
+export const FIXTURES_DIR = process.env['IMR_FIXTURES_DIR'] || resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 export const HAVE_FIXTURES = existsSync(join(FIXTURES_DIR, 'chat-db-schema.sql'));
 
 /** `skip` option for node:test: false when the fixtures are there, else the reason. */
@@ -27,4 +28,13 @@ export function appleSchema(version: AppleSchema): string[] {
   return version === 'macos15'
     ? [fixtureText('chat-db-schema.sql'), fixtureText('chat-db-triggers-portable.sql')]
     : [fixtureText('chat-db-schema-macos26.sql'), fixtureText('chat-db-triggers-portable-macos26.sql')];
+}
+
+/**
+ * The chat.db schemas a suite runs on: ours ('minimal') always, Apple's when the fixtures are there.
+ * Skip goes on each test (`it(name, { skip }, …)`), never on a `describe`: node:test counts a skipped
+ * suite as 0 skipped, so coverage that silently disappeared would not show in the summary.
+ */
+export function schemasToRun(...schemas: ReadonlyArray<AppleSchema | 'minimal'>): Array<{ schema: AppleSchema | 'minimal'; skip: false | string }> {
+  return schemas.map((schema) => ({ schema, skip: schema === 'minimal' ? false : needsFixtures }));
 }

@@ -1,5 +1,5 @@
-// Real child processes for end-to-end tests: the CLI under tsx, its JSON log lines collected,
-// waits on what it logs, and kill -9.
+// Real child processes for end-to-end tests: the CLI under tsx (run to completion, or running with
+// its JSON log lines collected and waited on), and kill -9.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,27 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error('no free TCP port found in 20000–31999');
+}
+
+export interface CliResult {
+  /** Exit code; -1 when the process was still running at the timeout (a hang, never mistaken for an exit). */
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `imessage-relay <args>` to completion (the one CLI runner of the test suite), in `cwd` if
+ * given (tsx is loaded by its full address, so any folder will do), with `env` over the test's own.
+ */
+export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number }; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], {
+      encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, ...opts.as,
+    }, (err, stdout, stderr) => resolve({
+      code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1, stdout, stderr,
+    }));
+  });
 }
 
 export interface LogLine {
@@ -90,20 +111,5 @@ export class CliProcess {
   }
 }
 
-/** What one finished run of the CLI printed; code -1 when it was still running after a minute (a hang). */
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Runs `imessage-relay <args>` to its end in a child process, in `cwd` (tsx is loaded by its full
- * address, so any folder will do), with `env` over the test's environment.
- */
-export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : (err as { code?: number }).code ?? 1, stdout, stderr }));
-  });
-}
+/** What one finished run of the CLI printed (the name some suites use). */
+export type CliRun = CliResult;

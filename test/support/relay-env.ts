@@ -124,6 +124,45 @@ export class RelayEnv {
     });
   }
 
+  /**
+   * A command as GET /v1/messages/{id} shows it, polled until its status is one of `want` (or the
+   * timeout passes: then the last answer). The one poll-until-status helper of the suite.
+   */
+  async commandStatus<T extends { status: string } = { status: string; apple_guid: string | null; error: string | null }>(id: string, want: readonly string[], timeoutMs = 15_000): Promise<T> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await (await this.api(`/v1/messages/${id}`)).json() as T;
+      if (want.includes(c.status) || Date.now() > until) return c;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The status of each command once all of them are in `want` (or at the timeout). */
+  async commandStatuses(ids: readonly string[], want: readonly string[], timeoutMs: number): Promise<Map<string, string>> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const out = new Map<string, string>();
+      for (const id of ids) out.set(id, ((await (await this.api(`/v1/messages/${id}`)).json()) as { status: string }).status);
+      if ([...out.values()].every((x) => want.includes(x)) || Date.now() > until) return out;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /**
+   * Writes one more message into `chat` and waits until the webhook receiver has it: a positive sign
+   * that everything written into that chat before has been delivered, retries included (a chat's
+   * events go out in order, one at a time). Returns its guid.
+   */
+  async marker(chat: string, timeoutMs = 30_000): Promise<string> {
+    const { guid } = this.writer.insert({ chat, handle: ALICE, text: `marker ${Date.now()}` });
+    const until = Date.now() + timeoutMs;
+    while (!this.receiver.received.some((r) => r.body.event['guid'] === guid)) {
+      if (Date.now() > until) throw new Error(`timed out waiting for the marker in ${chat}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return guid;
+  }
+
   health(): Promise<{ status: number; body: { status: string; components: Record<string, { state: string; reason: string | null }> } }> {
     return fetch(`http://127.0.0.1:${this.healthPort}/health`).then(async (r) => ({ status: r.status, body: await r.json() as never }));
   }

@@ -21,6 +21,8 @@ export interface Received {
   readonly body: { id: string; seq: number; account: string; prompt: boolean; event: Record<string, unknown> };
   readonly signatureOk: boolean;
   readonly attempt: number;
+  /** Date.now() when the whole request had arrived. */
+  readonly at: number;
   /** The request as it came: headers (lower-case names) and the body text. */
   readonly raw: { readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string };
 }
@@ -75,7 +77,7 @@ export class WebhookReceiver {
           return;
         }
         const ok = referenceVerify(this.secret, String(req.headers['x-relay-timestamp'] ?? ''), body, String(req.headers['x-relay-signature'] ?? ''), Math.floor(Date.now() / 1000));
-        const r: Received = { id, body: parsed, signatureOk: ok, attempt, raw: { headers: { ...req.headers }, body } };
+        const r: Received = { id, body: parsed, signatureOk: ok, attempt, raw: { headers: { ...req.headers }, body }, at: Date.now() };
         this.received.push(r);
         this.posts.push({ id, attempt, ok: true });
         res.writeHead(200);

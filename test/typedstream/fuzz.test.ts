@@ -26,6 +26,10 @@ describe('decoder fuzz (npm run fuzz runs 100,000+ cases)', () => {
       try {
         const d = decodeAttributedBody(input);
         assert.ok(d.text.length <= input.length, 'text cannot be longer than the input');
+        // What is accepted is consistent: the runs tile the text exactly, in order.
+        let at = 0;
+        for (const r of d.runs) { assert.equal(r.start, at, 'runs are contiguous'); assert.ok(r.length > 0); at += r.length; }
+        assert.equal(at, d.text.length, 'runs cover the text');
         ok++;
       } catch (err) {
         assert.ok(err instanceof RelayError, `non-RelayError thrown: ${String(err)}`);
@@ -34,8 +38,7 @@ describe('decoder fuzz (npm run fuzz runs 100,000+ cases)', () => {
       }
       slowest = Math.max(slowest, performance.now() - t0);
     }
-    assert.equal(ok + rejected, 4000);
-    assert.ok(rejected > 0 && ok > 0, `both outcomes seen (ok ${ok}, rejected ${rejected})`);
+    assert.ok(rejected >= 1000 && ok >= 100, `both outcomes seen often (ok ${ok}, rejected ${rejected})`);
     assert.ok(slowest < 1000, `a case took ${slowest} ms`);
   });
 });
