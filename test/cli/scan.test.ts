@@ -59,7 +59,7 @@ for (const schema of ['macos15', 'macos26'] as AppleSchema[]) {
         assert.equal(by.get(115)!.service, 'SMS');
         // Every field of the public format is present on every event (null when unknown), and no other.
         const common = ['kind', 'rowid', 'guid', 'date', 'service', 'sender', 'chat', 'backlog'];
-        const message = [...common, 'text', 'attachments', 'reply_to', 'mentions', 'decode_error'];
+        const message = [...common, 'text', 'attachments', 'reply_to', 'mentions', 'decode_error', 'truncated'];
         const fields: Record<string, string[]> = {
           message, from_me: [...message, 'is_sent', 'error', 'command_id'],
           reaction: [...common, 'reaction', 'emoji', 'removed', 'target_guid', 'target_part'], group: [...common, 'action', 'name', 'member'],
