@@ -157,7 +157,7 @@ export const MUTANTS: readonly Mutant[] = [
     note: 'an unsent from-me row is emitted as an incoming message (echo loop)' },
   { id: 'watcher-default-interval', file: 'relay/chatdb/watcher.ts', find: 'let next = this.opts.pollIntervalMs;', replace: 'let next = DEFAULT_WATCHER_OPTIONS.pollIntervalMs;',
     note: 'the configured poll interval is ignored' },
-  { id: 'watcher-no-more-repoll', file: 'relay/chatdb/watcher.ts', find: 'if (outcome.more) next = 0;', replace: '',
+  { id: 'watcher-no-more-repoll', file: 'relay/chatdb/watcher.ts', find: 'if (outcome.more) next = 0;', replace: 'if (outcome.more) next = this.opts.pollIntervalMs;',
     note: 'a backlog beyond the page cap waits a poll interval per page' },
   { id: 'watcher-ignores-deadline', file: 'relay/chatdb/watcher.ts', find: 'else if (outcome.nextDeadline !== null) next = Math.min(next, Math.max(0, outcome.nextDeadline - now));', replace: '',
     note: 'the settle deadline is ignored: rows wait for the next steady poll' },

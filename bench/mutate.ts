@@ -3,12 +3,13 @@
 // previous run was killed). A mutant the tests catch is "killed"; one they miss "survived". The
 // score (killed / judged) goes to bench/mutation-results.json, beside bench/results.json.
 //
-// Options: --list, --check (each mutant's search text is found exactly once), --only id,id,
+// Options: --list, --check (each mutant's search text is found once and the result parses), --only id,id,
 // --match text (ids or files containing it), --no-baseline, --timeout seconds (per test run).
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { MUTANTS, TESTS, type Mutant } from './mutants.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -16,7 +17,7 @@ const RESULTS = join(ROOT, 'bench', 'mutation-results.json');
 /** The original text of the file being mutated, written before the mutant: a killed run is repaired at the next start. */
 const JOURNAL = join(ROOT, 'bench', '.mutate-journal.json');
 
-type Status = 'killed' | 'survived' | 'stale' | 'no-baseline';
+type Status = 'killed' | 'survived' | 'stale' | 'no-baseline' | 'invalid';
 interface Outcome {
   readonly id: string;
   readonly file: string;
@@ -67,6 +68,12 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 process.on('exit', () => { killChild(); revert(); });
 process.on('uncaughtException', (err) => { killChild(); revert(); process.stderr.write(`${err.stack ?? String(err)}\n`); process.exit(1); });
+
+/** Syntax errors in a mutated file: such a mutant is not a bug the tests could catch, only one the parser does. */
+function syntaxErrors(file: string, text: string): string[] {
+  const out = ts.transpileModule(text, { fileName: file, reportDiagnostics: true, compilerOptions: { module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022 } });
+  return (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
+}
 
 function occurrences(text: string, find: string): number {
   let n = 0;
@@ -132,8 +139,13 @@ async function main(): Promise<void> {
   }
   const stale: string[] = [];
   for (const m of chosen) {
-    const n = occurrences(readFileSync(join(ROOT, m.file), 'utf8'), m.find);
+    const text = readFileSync(join(ROOT, m.file), 'utf8');
+    const n = occurrences(text, m.find);
     if (n !== 1) stale.push(`${m.id}: search text found ${n} times in ${m.file}`);
+    else {
+      const bad = syntaxErrors(m.file, text.replace(m.find, m.replace));
+      if (bad.length > 0) stale.push(`${m.id}: the mutated file does not parse (${bad[0]})`);
+    }
     if (m.find === m.replace) throw new Error(`${m.id} changes nothing`);
   }
   if (o.check) {
@@ -168,6 +180,12 @@ async function main(): Promise<void> {
     if (occurrences(original, m.find) !== 1) {
       outcomes.push({ ...base, status: 'stale', caughtBy: null, seconds: 0 });
       process.stdout.write(`stale    ${m.id} (search text not found once in ${m.file})\n`);
+      continue;
+    }
+    const errors = syntaxErrors(m.file, original.replace(m.find, m.replace));
+    if (errors.length > 0) {
+      outcomes.push({ ...base, status: 'invalid', caughtBy: errors[0]!, seconds: 0 });
+      process.stdout.write(`invalid  ${m.id} (does not parse: ${errors[0]})\n`);
       continue;
     }
     if (broken.has(tests.join(' '))) {
