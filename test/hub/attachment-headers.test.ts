@@ -6,7 +6,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NO_TUNNEL } from '../../relay/config/tunnel-config.js';
 import { systemClock } from '../../relay/clock.js';
 import { Hub } from '../../relay/hub/hub.js';
 import type { LinkMessage } from '../../relay/link/codec.js';
@@ -14,6 +13,7 @@ import { writeNewKeyFile } from '../../relay/link/keys.js';
 import { silentLogger } from '../../relay/logger.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { rawLink, type RawLink } from '../support/raw-link.js';
+import { inProcessHubConfig } from '../support/in-process-hub.js';
 
 const TOKEN = 'headers-test-token-0123456789';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -63,13 +63,7 @@ describe('download headers from relay-supplied metadata', () => {
     const relay = writeNewKeyFile(join(tmp.dir, 'relay.key'));
     hub = new Hub({
       clock: systemClock, logger: silentLogger(),
-      config: {
-        dataDir: tmp.dir, keyFile: join(tmp.dir, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-        api: { host: '127.0.0.1', port: 0, token: TOKEN, maxFileBytes: 1024 * 1024 },
-        relays: [{ account: 'mallory', publicKey: Buffer.from(relay.publicKey).toString('base64') }],
-        webhooks: [], retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'silent', file: null, logContent: false },
-        link: { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 1024 * 1024, backoffBaseMs: 500, backoffCapMs: 30_000 },
-      },
+      config: inProcessHubConfig(tmp.dir, { token: TOKEN, relays: [['mallory', relay]], logLevel: 'silent' }),
     });
     const ports = await hub.start();
     apiPort = ports.apiPort;

@@ -7,13 +7,13 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { systemClock } from '../../relay/clock.js';
-import { NO_TUNNEL } from '../../relay/config/tunnel-config.js';
 import { Hub } from '../../relay/hub/hub.js';
 import type { LinkMessage } from '../../relay/link/codec.js';
 import { writeNewKeyFile, type KeyPair } from '../../relay/link/keys.js';
 import { createLogger } from '../../relay/logger.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { rawLink, type RawLink } from '../support/raw-link.js';
+import { inProcessHubConfig } from '../support/in-process-hub.js';
 
 const TOKEN = 'commit-test-token-0123456789';
 const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null });
@@ -28,13 +28,7 @@ describe('a hub that cannot commit', () => {
     const hub = new Hub({
       clock: systemClock,
       logger: createLogger({ destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) }),
-      config: {
-        dataDir: tmp.dir, keyFile: join(tmp.dir, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-        api: { host: '127.0.0.1', port: 0, token: TOKEN, maxFileBytes: 1024 * 1024 },
-        relays: [{ account: 'alice', publicKey: Buffer.from(relay.publicKey).toString('base64') }],
-        webhooks: [], retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'info', file: null, logContent: false },
-        link: { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 64 * 1024, backoffBaseMs: 500, backoffCapMs: 30_000 },
-      },
+      config: inProcessHubConfig(tmp.dir, { token: TOKEN, relays: [['alice', relay]], link: { maxFrameBytes: 64 * 1024 } }),
     });
     const links: RawLink[] = [];
     try {

@@ -1,6 +1,5 @@
 // The hub faced with wrong keys and bad frames: each is refused and logged, nothing of it is stored,
 // and a well-behaved relay connected at the same time keeps being served.
-import { NO_TUNNEL } from '../../relay/config/tunnel-config.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { createLogger } from '../../relay/logger.js';
 import type { LinkMessage } from '../../relay/link/codec.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { openRaw, rawLink, type RawLink } from '../support/raw-link.js';
+import { inProcessHubConfig } from '../support/in-process-hub.js';
 
 const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null });
 const items = (seq: number, guid: string): LinkMessage => ({ t: 'items', items: [{ seq, type: 'event', id: `message:${guid}`, body: event(guid) }] });
@@ -44,17 +44,10 @@ describe('the hub under attack', () => {
     mallory = writeNewKeyFile(join(tmp.dir, 'mallory.key'));
     stranger = writeNewKeyFile(join(tmp.dir, 'stranger.key'));
     void hubKeys;
-    const b64 = (k: KeyPair): string => Buffer.from(k.publicKey).toString('base64');
     const logger = createLogger({ destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
     hub = new Hub({
       clock: systemClock, logger,
-      config: {
-        dataDir: tmp.dir, keyFile: join(tmp.dir, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-        api: { host: '127.0.0.1', port: 0, token: 'attack-test-token-0123456789', maxFileBytes: 1024 * 1024 },
-        relays: [{ account: 'good', publicKey: b64(good) }, { account: 'mallory', publicKey: b64(mallory) }],
-        webhooks: [], retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'info', file: null, logContent: false },
-        link: { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 64 * 1024, backoffBaseMs: 500, backoffCapMs: 30_000 },
-      },
+      config: inProcessHubConfig(tmp.dir, { token: 'attack-test-token-0123456789', relays: [['good', good], ['mallory', mallory]], link: { maxFrameBytes: 64 * 1024 } }),
     });
     const ports = await hub.start();
     url = `ws://127.0.0.1:${ports.linkPort}`;

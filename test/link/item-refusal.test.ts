@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../relay/clock.js';
-import { NO_TUNNEL } from '../../relay/config/tunnel-config.js';
 import { Hub } from '../../relay/hub/hub.js';
 import type { LinkMessage } from '../../relay/link/codec.js';
 import { writeNewKeyFile, type KeyPair } from '../../relay/link/keys.js';
 import { createLogger } from '../../relay/logger.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { rawLink, type RawLink } from '../support/raw-link.js';
+import { inProcessHubConfig } from '../support/in-process-hub.js';
 
 const TOKEN = 'refusal-test-token-0123456789';
 /** A small limit, as an in-process hub may have (the config's minimum is higher), so items stay one frame. */
@@ -25,13 +25,7 @@ function makeHub(dir: string, relay: KeyPair, maxItemBytes: number, logs: string
   const logger = createLogger({ destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
   return new Hub({
     clock: systemClock, logger,
-    config: {
-      dataDir: dir, keyFile: join(dir, 'hub.key'), listen: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0, token: TOKEN, maxFileBytes: 1024 * 1024 },
-      relays: [{ account: 'alice', publicKey: Buffer.from(relay.publicKey).toString('base64') }],
-      webhooks: [], retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'info', file: null, logContent: false },
-      link: { heartbeatMs: 10_000, deadAfterMs: 30_000, maxFrameBytes: 1024 * 1024, backoffBaseMs: 500, backoffCapMs: 30_000, maxItemBytes },
-    },
+    config: inProcessHubConfig(dir, { token: TOKEN, relays: [['alice', relay]], link: { maxItemBytes } }),
   });
 }
 
