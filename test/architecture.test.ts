@@ -36,7 +36,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['model'],
   tunnel: ['health'],
   mac: ['chatdb', 'config', 'health', 'link', 'messages-app', 'model', 'store', 'tunnel'],
-  hub: ['config', 'health', 'link', 'model', 'store', 'tunnel'],
+  hub: ['assistant', 'config', 'health', 'link', 'model', 'store', 'tunnel'],
+  assistant: ['config', 'health', 'model', 'store'],
   'messages-app': ['model'],
   doctor: ['chatdb', 'config', 'link', 'messages-app', 'store', 'tunnel'],
   cli: ['chatdb', 'config', 'doctor', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
@@ -56,6 +57,7 @@ const LIBRARIES: Record<string, RegExp> = {
   'node-cron': /^scheduler\.ts$/,
   plist: /^launchd\/agent-plist\.ts$/,
   'node:child_process': /^run-command\.ts$/,
+  openai: /^assistant\/model-client\.ts$/,
 };
 
 describe('architecture', () => {

@@ -7,6 +7,7 @@ import { parseLink, parseListen, parseLog, type LinkConfig, type LogConfig } fro
 import type { ConfigNode } from './validate.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
 import { parseUpkeep, type UpkeepSchedules } from './upkeep-config.js';
+import { parseAssistant, type AssistantConfig } from './assistant-config.js';
 
 export interface WebhookConfig {
   readonly name: string;
@@ -40,10 +41,12 @@ export interface HubConfig {
   readonly log: LogConfig;
   /** When the scheduled upkeep jobs run (absent in a config built in code: the defaults). */
   readonly upkeep?: UpkeepSchedules;
+  /** Built-in replies from a model (absent or null: off). */
+  readonly assistant?: AssistantConfig | null;
 }
 
 export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.ProcessEnv): HubConfig {
-  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'tunnel', 'log', 'upkeep']);
+  root.only(['dataDir', 'keyFile', 'listen', 'api', 'relays', 'webhooks', 'link', 'retentionDays', 'tunnel', 'log', 'upkeep', 'assistant']);
   const dataDir = configPath(root.string('dataDir', './hub-data'), file);
   const apiNode = root.object('api');
   apiNode.only(['host', 'port', 'tokenFile', 'tokenEnv', 'maxFileBytes']);
@@ -95,5 +98,6 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
     tunnel: parseTunnel(root.object('tunnel')),
     log: parseLog(root.object('log'), join(dataDir, 'logs', 'hub.log')),
     upkeep: parseUpkeep(root.object('upkeep')),
+    assistant: parseAssistant(root.object('assistant'), file, env),
   };
 }

@@ -28,6 +28,9 @@ import type { WgShow } from '../tunnel/wg.js';
 import { DEFAULT_UPKEEP } from '../config/upkeep-config.js';
 import { nodeCronSource, Scheduler, type CronSource } from '../scheduler.js';
 import { hubUpkeepJobs } from './upkeep.js';
+import { Assistant } from '../assistant/assistant.js';
+import { assistantImage } from './assistant-image.js';
+import { handleAnonymiser, loadLogSecret } from '../logger.js';
 
 export interface HubDeps {
   readonly config: HubConfig;
@@ -60,6 +63,8 @@ export class Hub {
   private readonly tunnel: TunnelWatchdog | null;
   private readonly upkeep: Scheduler;
   private api: Server | null = null;
+  /** Built-in replies from a model (config `assistant`), or null when off. */
+  private readonly assistant: Assistant | null;
   private readonly startedAt: number;
   private stopping = false;
   private backlogCache = { at: 0, value: { pending: 0, dead: 0, oldestMs: null as number | null } };
@@ -86,6 +91,12 @@ export class Hub {
     m.gauge('webhook_dead_letters', 'Webhook deliveries parked as dead letters', () => this.backlog().dead);
     this.tunnel = watchTunnel(config.tunnel, { clock, logger, metrics: m, show: deps.wgShow });
     this.dispatchers = config.webhooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock, logger, metrics: m }));
+    this.assistant = config.assistant == null ? null : new Assistant({
+      config: config.assistant, store: this.store, clock, logger, metrics: m,
+      anon: handleAnonymiser(loadLogSecret(config.dataDir), config.log.logContent),
+      image: (account, guid) => assistantImage(this.store, this.vault, account, guid),
+      onCommand: (account) => this.commandQueued(account),
+    });
     this.upkeep = new Scheduler({
       cron: deps.cron ?? nodeCronSource(logger), clock, logger,
       jobs: hubUpkeepJobs({
@@ -112,11 +123,12 @@ export class Hub {
             if (duplicates > 0) m.inc('duplicates_dropped_total', duplicates);
             if (events.length > 0) {
               for (const d of this.dispatchers) d.offer(events);
+              this.assistant?.offer(events);
               this.feed.notify();
             }
           },
           onResults: (n) => m.inc('commands_total', n, { result: 'reported' }),
-          onFiles: (states) => { for (const state of states) m.inc('attachments_total', 1, { state }); },
+          onFiles: (states) => { for (const state of states) m.inc('attachments_total', 1, { state }); this.assistant?.filesChanged(); },
           maxItemBytes: config.link.maxItemBytes,
           onRefused: (refused) => { for (const r of refused) m.inc('items_refused_total', 1, { code: r.code }); },
           onClose: (s) => { if (this.sessions.get(s.account) === s) this.sessions.delete(s.account); },
@@ -127,6 +139,12 @@ export class Hub {
         session.start();
       },
     });
+  }
+
+  /** A send command was queued (API or assistant): count it and push it to its relay if connected. */
+  private commandQueued(account: string): void {
+    this.metrics.inc('commands_total', 1, { result: 'queued' });
+    this.sessions.get(account)?.sendCommands();
   }
 
   /** A file_chunk command with its bytes, read from the upload as it goes out. */
@@ -154,6 +172,7 @@ export class Hub {
         : b.oldestMs !== null && b.oldestMs > 60_000 ? degraded(`webhook backlog of ${b.pending}, oldest ${Math.round(b.oldestMs / 1000)} s`, { backlog: b.pending, dead_letters: 0 })
           : ok({ backlog: b.pending, dead_letters: 0 });
     const components: Record<string, ComponentHealth> = { relays, webhooks };
+    if (this.assistant !== null) components['assistant'] = this.assistant.health();
     if (this.tunnel !== null) components['tunnel'] = tunnelHealth(this.deps.config.tunnel.interface!, this.tunnel.status);
     if (this.stopping) components['process'] = down('shutting down');
     return { status: overall(components), role: 'hub', checked_at: new Date(now).toISOString(), uptime_s: Math.round((now - this.startedAt) / 1000), components };
@@ -168,12 +187,13 @@ export class Hub {
       token: config.api.token, store: this.store, accounts: config.relays.map((r) => r.account), feed: this.feed,
       vault: this.vault, maxFileBytes: config.api.maxFileBytes, maxItemBytes: config.link.maxItemBytes, logger,
       health: { report: () => this.health(), metrics: this.metrics },
-      onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
+      onCommand: (account) => this.commandQueued(account),
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),
     });
     this.api = createServer(handler);
     const apiPort = await listen(this.api, config.api.host, config.api.port, 'API');
     for (const d of this.dispatchers) d.start();
+    this.assistant?.start();
     this.tunnel?.start();
     this.upkeep.start();
     logger.info({ link: `${config.listen.host}:${linkPort}`, api: `${config.api.host}:${apiPort}`, relays: config.relays.length, webhooks: this.dispatchers.length }, 'hub started');
@@ -184,6 +204,7 @@ export class Hub {
     this.stopping = true;
     await this.upkeep.stop();
     for (const d of this.dispatchers) d.stop();
+    await this.assistant?.stop();
     this.tunnel?.stop();
     this.feed.close();
     await this.server.close();

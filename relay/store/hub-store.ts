@@ -5,6 +5,7 @@ import { HubCommands } from './hub-commands.js';
 import { HubDeliveries } from './hub-deliveries.js';
 import { HubEvents } from './hub-events.js';
 import { HubFiles } from './hub-files.js';
+import { HubAssistant } from './hub-assistant.js';
 
 const MIGRATIONS = [
   `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
@@ -28,6 +29,11 @@ const MIGRATIONS = [
      bytes INTEGER, sha256 TEXT, state TEXT NOT NULL, error TEXT, upload_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
      PRIMARY KEY (direction, guid, account));
    CREATE INDEX files_updated ON files(updated_at);`,
+  // The built-in assistant (store/hub-assistant.ts): a chat's recent events by index, what was answered.
+  `CREATE INDEX events_chat ON events(account, chat_guid, seq);
+   CREATE TABLE assistant_chats (account TEXT NOT NULL, chat_guid TEXT NOT NULL, answered_seq INTEGER NOT NULL DEFAULT 0,
+     notice_at INTEGER, apology_at INTEGER, PRIMARY KEY (account, chat_guid));
+   CREATE TABLE assistant_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);`,
 ];
 
 /** The hub store's counts for the stats line. */
@@ -46,6 +52,7 @@ export class HubStore {
   readonly commands: HubCommands;
   readonly deliveries: HubDeliveries;
   readonly files: HubFiles;
+  readonly assistant: HubAssistant;
   private readonly db: Db;
 
   constructor(private readonly path: string, now: () => number) {
@@ -61,6 +68,7 @@ export class HubStore {
     this.commands = new HubCommands(this.db, tx, now);
     this.files = new HubFiles(this.db, tx, now);
     this.events = new HubEvents(this.db, tx, now, this.deliveries, this.commands, this.files);
+    this.assistant = new HubAssistant(this.db, tx, now, this.commands);
   }
 
   close(): void {
