@@ -4,6 +4,7 @@
 // to a real hub, which signs and POSTs each event to a local webhook receiver that prints it. Then
 // an assistant's reply (a text and a file) goes back through the REST API, the link and our real
 // JXA scripts run against the simulated Messages, and the incoming photo is fetched from the hub.
+// The hub's built-in assistant answers Alice's first message: a local echo, or a real model (--model).
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,13 +24,17 @@ import { MINIMAL_CHATDB_SCHEMA } from '../simulator/schema.js';
 import { encodeAttributedBody as encodeBody } from '../simulator/typedstream-writer.js';
 import { simulatedRunScript } from '../simulator/messages-app/simulated-osascript.js';
 import { formatEvent } from './format-event.js';
-import type { CliIo } from './io.js';
+import { UsageError, type CliIo } from './io.js';
+import { DEFAULT_SYSTEM_PROMPT } from '../config/assistant-config.js';
+import { startEchoModel } from './demo-model.js';
 
-export const DEMO_USAGE = `imessage-relay demo [--json]
+export const DEMO_USAGE = `imessage-relay demo [--json] [--model <base URL> [--model-name <name>]]
   Runs the whole pipeline on this machine: a simulated Messages → the Mac daemon → the sealed link →
-  the hub → a webhook receiver that prints every event an assistant would get; then one reply
-  through the REST API (a text and a file) into the simulated Messages, followed until delivered.
-  Nothing to configure; everything lives in a temp folder and is removed.`;
+  the hub → a webhook receiver that prints every event an assistant would get; the hub's built-in
+  assistant answers the first message (a local echo, or with --model any chat-completions server,
+  e.g. https://api.openai.com/v1, with MODEL_API_KEY in the environment; --model-name, default
+  gpt-4o-mini); then one reply through the REST API (a text and a file) into the simulated Messages,
+  followed until delivered. Nothing to configure; everything lives in a temp folder and is removed.`;
 
 const ALICE = '+15555550123';
 const BOB = 'bob@example.com';
@@ -41,8 +46,12 @@ const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)
 
 /** Runs the demo; resolves with the exit code. */
 export async function demoCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' }, model: { type: 'string' }, 'model-name': { type: 'string' } }, strict: true });
   const json = values.json === true;
+  const apiKey = process.env['MODEL_API_KEY'];
+  if (values.model !== undefined && !/^https?:\/\/[^/]/.test(values.model)) throw new UsageError('--model must be the base URL of a chat-completions API, e.g. https://api.openai.com/v1');
+  if (values.model !== undefined && (apiKey === undefined || apiKey === '')) throw new UsageError('--model needs MODEL_API_KEY in the environment (any value for a server without keys)');
+  const echo = values.model === undefined ? await startEchoModel() : null;
   const home = mkdtempSync(join(tmpdir(), 'imessage-relay-demo-'));
   const dir = join(home, 'Library', 'Messages');
   mkdirSync(join(dir, 'Attachments', 'ab'), { recursive: true });
@@ -73,6 +82,12 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
       api: { host: '127.0.0.1', port: 0, token, maxFileBytes: 100 * 1024 * 1024 }, relays: [{ account: 'demo', publicKey: Buffer.from(relayKey.publicKey).toString('base64') }],
       webhooks: [{ name: 'demo', url: `http://127.0.0.1:${hookPort}/hook`, secret, maxAttempts: 5, backoffBaseMs: 100, backoffCapMs: 1000, timeoutMs: 5000, concurrency: 4 }],
       link: LINK, retentionDays: 7, tunnel: NO_TUNNEL, log: { level: 'silent', file: null, logContent: false },
+      assistant: {
+        enabled: true, baseUrl: echo?.baseUrl ?? values.model!, model: values['model-name'] ?? (echo === null ? 'gpt-4o-mini' : 'echo'),
+        apiKey: echo === null ? apiKey! : 'demo', systemPrompt: DEFAULT_SYSTEM_PROMPT, timeoutMs: 60_000, retries: 2, maxRetryAfterMs: 30_000,
+        requestsPerSecond: 10, maxHistory: 20, allow: [], notAllowedReply: null, name: 'Assistant', handles: [], vision: false,
+        maxImageBytes: 5 * 1024 * 1024, imageWaitMs: 10_000, apologyText: 'Sorry, the assistant cannot answer right now.', apologyMinutes: 10, failureThreshold: 3,
+      },
     },
   });
   const ports = await hub.start();
@@ -97,7 +112,11 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     messages.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
     messages.chat({ guid: GROUP, identifier: 'chat100000000000000001', group: true, name: 'Weekend crew', participants: [ALICE, BOB] });
     const hello = messages.insert({ chat: DM, handle: ALICE, body: encodeBody('Hi! Can you remind me to buy milk?') });
-    await wait(400);
+    // The built-in assistant answers it: its reply comes back as a from-me event naming its command.
+    const answered = (): RelayEvent | undefined => seen.find((e) => e.kind === 'from_me' && e.command_id !== null && e.text !== 'Reminder set for 6 pm. Here is your list.');
+    for (let i = 0; i < 3000 && answered() === undefined; i++) await wait(20);
+    const assistantReply = answered();
+    if (!json) io.stderr(`demo: the built-in assistant (${echo === null ? `model ${values['model-name'] ?? 'gpt-4o-mini'} at ${values.model}` : 'a local echo; try --model'}) ${assistantReply === undefined ? 'did not answer within 60 s' : `answered: ${JSON.stringify(assistantReply.kind === 'from_me' ? assistantReply.text : '')}`}\n`);
     const reply = messages.insert({ chat: DM, fromMe: true, handle: ALICE, body: encodeBody('Sure, at 6 pm.') });
     await wait(100);
     messages.update(reply.rowid, { is_sent: 1, is_finished: 1 });
@@ -143,13 +162,14 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
       io.stderr(`demo: GET /v1/attachments/at_0_DEMO → ${photo.status} (${photoBytes} bytes)\n`);
       io.stderr(`demo: ${seen.length} events reached the webhook; relay health ${mac.health().status}, hub health ${hub.health().status}\n`);
     }
-    return seen.length >= 8 && res.status === 202 && finals.every((f) => f === 'delivered') && photo.status === 200 && photoBytes === 1024 ? 0 : 1;
+    return assistantReply !== undefined && seen.length >= 8 && res.status === 202 && finals.every((f) => f === 'delivered') && photo.status === 200 && photoBytes === 1024 ? 0 : 1;
   } finally {
     await mac.stop();
     await hub.stop();
     receiver.closeAllConnections();
     await new Promise((r) => receiver.close(r));
     messages.close();
+    await echo?.close();
     rmSync(home, { recursive: true, force: true });
   }
 }
