@@ -13,11 +13,12 @@ export class AssistantEnv extends RelayEnv {
   readonly model = new ModelServer();
 
   /** Prepares the hub with `assistant` settings (baseUrl and the key file filled in) and starts everything. */
-  async startWith(assistant: Record<string, unknown>, chats: ReadonlyArray<{ guid: string; identifier: string; participants: string[]; group?: boolean }>): Promise<void> {
+  async startWith(assistant: Record<string, unknown>, chats: ReadonlyArray<{ guid: string; identifier: string; participants: string[]; group?: boolean }>,
+    macExtra?: Record<string, unknown>): Promise<void> {
     await this.model.start();
     const keyFile = join(this.dir, 'model.key');
     writeFileSync(keyFile, MODEL_KEY, { mode: 0o600 });
-    await this.prepare({ hubExtra: { assistant: { enabled: true, baseUrl: this.model.url, model: 'test-model', apiKeyFile: keyFile, ...assistant } } });
+    await this.prepare({ hubExtra: { assistant: { enabled: true, baseUrl: this.model.url, model: 'test-model', apiKeyFile: keyFile, ...assistant } }, macExtra });
     for (const c of chats) this.writer.chat({ guid: c.guid, identifier: c.identifier, participants: c.participants, group: c.group ?? false, name: c.group === true ? 'Crew' : undefined });
     await this.startLinked();
   }
@@ -34,7 +35,11 @@ export class AssistantEnv extends RelayEnv {
     for (;;) {
       const rows = this.sentInto(chat);
       if (rows.length >= n) return rows;
-      if (Date.now() > until) throw new Error(`${rows.length} rows sent into ${chat}, not ${n}: ${JSON.stringify(rows)}`);
+      if (Date.now() > until) {
+        const hubLines = (this.hub?.lines ?? []).filter((l) => /assistant|relay (dis)?connected/.test(l.msg)).map((l) => `${l.msg} ${JSON.stringify({ code: l['code'], err: l['err'], cursor: l['cursor'], chats: l['chats'] })}`);
+        const macLines = (this.mac?.lines ?? []).filter((l) => /send|command|link/.test(l.msg)).slice(-15).map((l) => `${l.msg} ${JSON.stringify({ code: l['code'], status: l['status'], err: l['err'], error: l['error'] })}`);
+        throw new Error(`${rows.length} rows sent into ${chat}, not ${n}: ${JSON.stringify(rows)}; the model got ${this.model.requests.length} requests; commands ${JSON.stringify(this.hubCommands())}; hub: ${hubLines.join(' | ')}; relay: ${macLines.join(' | ')}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -67,11 +72,11 @@ export class AssistantEnv extends RelayEnv {
   }
 
   /** Send commands in the hub's store (read-only look): idempotency key and text. */
-  hubCommands(): Array<{ key: string | null; text: string | null; chat: string | null }> {
+  hubCommands(): Array<{ key: string | null; text: string | null; chat: string | null; status: string }> {
     const db = new Database(join(this.dir, 'hub', 'hub.db'), { readonly: true, fileMustExist: true });
     try {
-      return (db.prepare("SELECT idempotency_key AS key, body FROM commands WHERE status != 'chunk' ORDER BY seq").all() as Array<{ key: string | null; body: string }>)
-        .map((r) => { const b = JSON.parse(r.body) as { text?: string; chat_guid?: string }; return { key: r.key, text: b.text ?? null, chat: b.chat_guid ?? null }; });
+      return (db.prepare("SELECT idempotency_key AS key, body, status FROM commands WHERE status != 'chunk' ORDER BY seq").all() as Array<{ key: string | null; body: string; status: string }>)
+        .map((r) => { const b = JSON.parse(r.body) as { text?: string; chat_guid?: string }; return { key: r.key, text: b.text ?? null, chat: b.chat_guid ?? null, status: r.status }; });
     } finally {
       db.close();
     }
