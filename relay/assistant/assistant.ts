@@ -72,10 +72,20 @@ export class Assistant {
     });
   }
 
-  /** Looks again at what was stored after the cursor (a restart mid-reply answers it now, once). */
+  /**
+   * Looks again at what was stored after the cursor (a restart mid-reply answers it now, once). The
+   * first start ever begins at the newest event: what the hub held before the assistant was turned
+   * on is never answered.
+   */
   start(): void {
-    this.savedCursor = this.deps.store.assistant.cursor();
-    this.seen = this.savedCursor;
+    const { store } = this.deps;
+    let cursor = store.assistant.cursor();
+    if (cursor === null) {
+      cursor = store.events.maxSeq();
+      store.assistant.setCursor(cursor);
+    }
+    this.savedCursor = cursor;
+    this.seen = cursor;
     for (;;) {
       const events = this.deps.store.events.after(this.seen, 1000);
       if (events.length === 0) break;

@@ -67,9 +67,10 @@ export class HubAssistant {
     this.tx(() => this.s.answered.run(account, chatGuid, seq));
   }
 
-  /** Seq of the last event the assistant has dealt with (0 at first). */
-  cursor(): number {
-    return Number(this.s.cursor.get() ?? 0);
+  /** Seq of the last event the assistant has dealt with; null before its first start. */
+  cursor(): number | null {
+    const v = this.s.cursor.get();
+    return v === undefined || v === null ? null : Number(v);
   }
 
   setCursor(seq: number): void {
