@@ -12,11 +12,11 @@ import { HubStore } from '../../relay/store/hub-store.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { lastUserText, ModelServer } from '../support/model-server.js';
 
-const CHAT = { guid: 'iMessage;-;+15550001', identifier: '+15550001', name: null, is_group: false, participants: ['+15550001'] };
+const dm = (h: string): Record<string, unknown> => ({ guid: `iMessage;-;${h}`, identifier: h, name: null, is_group: false, participants: [h] });
 let seq = 0;
-const message = (text: string): { seq: number; type: 'event'; id: string; body: Record<string, unknown> } => {
+const message = (text: string, from = '+15550001'): { seq: number; type: 'event'; id: string; body: Record<string, unknown> } => {
   const guid = `G-${++seq}`;
-  return { seq, type: 'event', id: `message:${guid}`, body: { kind: 'message', guid, text, sender: '+15550001', chat: CHAT, backlog: false, attachments: [], mentions: [], date: new Date().toISOString(), service: 'iMessage' } };
+  return { seq, type: 'event', id: `message:${guid}`, body: { kind: 'message', guid, text, sender: from, chat: dm(from), backlog: false, attachments: [], mentions: [], date: new Date().toISOString(), service: 'iMessage' } };
 };
 
 describe('assistant: turned on for a hub that already holds messages', () => {
@@ -28,7 +28,7 @@ describe('assistant: turned on for a hub that already holds messages', () => {
     await model.start();
     const store = new HubStore(join(tmp.dir, 'hub.db'), () => Date.now());
     store.events.relay('a', 'key', 'store-1');
-    store.events.ingest('a', [message('old question 1'), message('old question 2')], []);
+    store.events.ingest('a', [message('old question 1', '+15550009'), message('old question 2', '+15550008')], []);
     const config: AssistantConfig = {
       enabled: true, baseUrl: model.url, model: 'm', apiKey: 'k', systemPrompt: 'sys', timeoutMs: 5000, retries: 0, maxRetryAfterMs: 1000,
       requestsPerSecond: 10, maxHistory: 20, allow: [], notAllowedReply: null, name: 'Robo', handles: [], vision: false, maxImageBytes: 1,
