@@ -20,6 +20,7 @@ import { decide } from './policy.js';
 import { buildMessages, unanswered } from './prompt.js';
 import { RequestRate } from './rate-limit.js';
 
+/** What the assistant needs from the hub. */
 export interface AssistantDeps {
   readonly config: AssistantConfig;
   readonly store: HubStore;
@@ -46,6 +47,7 @@ interface ChatRun {
 
 const CURSOR_WRITE_MS = 200;
 
+/** The built-in assistant of one hub (only the hub constructs it; `start` after the store is open, `stop` before it closes). */
 export class Assistant {
   private readonly chats = new Map<string, ChatRun>();
   private readonly runs = new Set<Promise<void>>();

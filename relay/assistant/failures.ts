@@ -4,6 +4,7 @@
 import type { RelayError } from '../errors.js';
 import { degraded, ok, type ComponentHealth } from '../health/report.js';
 
+/** Failed replies in a row and the last error, for the `assistant` health component. */
 export class FailureTracker {
   private inRow = 0;
   private last: RelayError | null = null;

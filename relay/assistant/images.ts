@@ -7,6 +7,7 @@ import type { ImageData } from './prompt.js';
 /** What the hub holds of an incoming attachment. */
 export type ImageLookup = { readonly state: 'pending' } | { readonly state: 'gone' } | { readonly state: 'ready'; readonly bytes: Buffer };
 
+/** Where the bytes come from, how long to wait for them, and the limits. */
 export interface ImageDeps {
   readonly lookup: (account: string, guid: string) => ImageLookup;
   /** Resolves when a file's state changed, after `ms` at most, or when the signal aborts. */
@@ -17,6 +18,10 @@ export interface ImageDeps {
   readonly maxImages: number;
 }
 
+/**
+ * The bytes of the images of `entries` that the hub holds (at most `maxImages`, the newest), waiting
+ * up to `waitMs` for those still on their way. Rejects with the signal's reason when aborted.
+ */
 export async function loadImages(account: string, entries: readonly HistoryEntry[], deps: ImageDeps, signal: AbortSignal): Promise<Map<string, ImageData>> {
   const wanted = entries.flatMap((e) => e.images).slice(-deps.maxImages);
   const out = new Map<string, ImageData>();

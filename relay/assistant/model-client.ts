@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { RelayError } from '../errors.js';
 import { sleep, type RequestRate } from './rate-limit.js';
 
+/** One message of a chat-completions request (the openai client's type). */
 export type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 
 /** What each attempt came to (for metrics): ok, retry (it failed and another follows), error, aborted. */
@@ -67,6 +68,7 @@ export function replyText(res: unknown): string {
   return content.trim();
 }
 
+/** Chat completions from one model, with our retries and the request rate applied. */
 export class ModelClient {
   private readonly client: OpenAI;
 

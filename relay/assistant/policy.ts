@@ -3,6 +3,7 @@
 // only its handles and chats (others get the configured notice once, or nothing). Pure.
 import { normaliseHandle, type AssistantConfig } from '../config/assistant-config.js';
 
+/** What to do with an event: answer it, send the not-allowed notice, or leave it (and why). */
 export type Decision =
   | { readonly action: 'answer' }
   | { readonly action: 'not_allowed' }

@@ -17,6 +17,7 @@ export function unanswered(history: readonly HistoryEntry[]): HistoryEntry[] {
   return history.slice(i);
 }
 
+/** The request's messages: system prompt, then the conversation; images (by attachment guid) as image parts of their message. */
 export function buildMessages(systemPrompt: string, history: readonly HistoryEntry[], isGroup: boolean,
   images: ReadonlyMap<string, ImageData>): ChatMessage[] {
   const out: ChatMessage[] = [{ role: 'system', content: systemPrompt }];
