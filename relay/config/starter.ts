@@ -156,6 +156,7 @@ const WHY: Record<string, string> = {
 const EXAMPLES = {
   hub: [
     '"webhooks": [{"name": "main", "url": "https://assistant.example/hook", "secretFile": "hub-data/webhook.secret"}]',
+    '"assistant": {"enabled": true, "baseUrl": "https://api.openai.com/v1", "model": "gpt-4o-mini"}   built-in replies (key: MODEL_API_KEY)',
     '"tunnel": {"interface": "imr0"}          watch the WireGuard tunnel (see "imessage-relay tunnel config")',
     '"retentionDays": 7',
     '"log": {"level": "debug"}',
