@@ -58,6 +58,8 @@ const LIBRARIES: Record<string, RegExp> = {
   plist: /^launchd\/agent-plist\.ts$/,
   'node:child_process': /^run-command\.ts$/,
   openai: /^assistant\/model-client\.ts$/,
+  busboy: /^hub\/multipart\.ts$/,
+  'prom-client': /^health\/metrics\.ts$/,
 };
 
 describe('architecture', () => {

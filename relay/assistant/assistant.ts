@@ -61,10 +61,10 @@ export class Assistant {
 
   constructor(private readonly deps: AssistantDeps) {
     const { config: c, metrics: m } = deps;
-    m.counter('assistant_prompts_total', 'Incoming messages the assistant looked at, by decision (answer, not_allowed, backlog, not_addressed, empty, no_chat)');
-    m.counter('assistant_model_requests_total', 'Model request attempts, by result (ok, retry, error, aborted)');
-    m.counter('assistant_replies_total', 'Replies queued by the assistant, by kind (answer, apology, notice)');
-    m.counter('assistant_failures_total', 'Replies the model failed to give, by error code');
+    m.counter('assistant_prompts_total', 'Incoming messages the assistant looked at, by decision (answer, not_allowed, backlog, not_addressed, empty, no_chat)', ['decision']);
+    m.counter('assistant_model_requests_total', 'Model request attempts, by result (ok, retry, error, aborted)', ['result']);
+    m.counter('assistant_replies_total', 'Replies queued by the assistant, by kind (answer, apology, notice)', ['kind']);
+    m.counter('assistant_failures_total', 'Replies the model failed to give, by error code', ['code']);
     m.gauge('assistant_chats_in_flight', 'Chats with a model request in flight or waiting', () => this.chats.size);
     this.failures = new FailureTracker(c.failureThreshold);
     this.model = new ModelClient({
