@@ -56,6 +56,8 @@ export class Assistant {
   private fileWaiters = new Set<() => void>();
   private seen = 0;
   private savedCursor = 0;
+  /** Lowest seq of a chat whose reply could not be queued (store failure): the cursor stays below it until a restart. */
+  private floor = Infinity;
   private cursorTimer: unknown = null;
   private stopped = false;
 
@@ -96,13 +98,16 @@ export class Assistant {
     this.deps.logger.info({ model: this.deps.config.model, cursor: this.savedCursor, chats: this.chats.size }, 'assistant started');
   }
 
-  /** Aborts what is in flight (it is answered after the next start) and saves the cursor. */
+  /**
+   * Saves the cursor below every chat still waiting, then aborts what is in flight: it is answered
+   * after the next start.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const c of this.chats.values()) c.controller?.abort();
-    await Promise.allSettled([...this.runs]);
     if (this.cursorTimer !== null) this.deps.clock.clearTimeout(this.cursorTimer);
     this.saveCursor();
+    for (const c of this.chats.values()) c.controller?.abort();
+    await Promise.allSettled([...this.runs]);
   }
 
   health(): ComponentHealth {
@@ -212,6 +217,7 @@ export class Assistant {
         }
       } catch (err) {
         logger.error({ account: run.account, chat, err: (err as Error).message }, 'assistant: queuing the reply failed; it is tried again after a restart');
+        this.floor = Math.min(this.floor, run.firstSeq);
         return;
       }
       run.firstSeq = target.seq + 1;
@@ -235,7 +241,7 @@ export class Assistant {
   }
 
   private saveCursor(): void {
-    let cursor = this.seen;
+    let cursor = Math.min(this.seen, this.floor - 1);
     for (const c of this.chats.values()) cursor = Math.min(cursor, c.firstSeq - 1);
     if (cursor <= this.savedCursor) return;
     try {

@@ -52,4 +52,17 @@ describe('built-in replies across a hub crash', () => {
     assert.deepEqual((await env.waitForSent(DM, 4)).slice(2), ['queued: queue then crash', 'queued: one more']);
     assert.equal(env.model.requests.slice(before).filter((r) => lastUserText(r) === 'queue then crash').length, 1);
   });
+
+  it('a graceful stop (SIGTERM) mid-reply: the message is answered after the restart', async () => {
+    env.model.respond = () => ({ hold: true, reply: 'never read' });
+    const before = env.model.requests.length;
+    env.writer.insert({ chat: DM, handle: ALICE, text: 'stop me' });
+    await env.model.waitForRequests(before + 1);
+    await env.hub!.stop();
+    env.model.release();
+    env.model.respond = (r) => ({ reply: `after stop: ${lastUserText(r)}` });
+    await env.startHub();
+    const sent = await env.waitForSent(DM, 5);
+    assert.equal(sent[4], 'after stop: stop me');
+  });
 });
