@@ -148,7 +148,11 @@ export class Assistant {
     }
     const fresh: ChatRun = { account, chatGuid: chat.guid, isGroup: chat.is_group, latest: target, firstSeq: target.seq, controller: null };
     this.chats.set(key, fresh);
-    const p = this.run(fresh).finally(() => {
+    const p = this.run(fresh).catch((err: unknown) => {
+      // A store read failed: this chat waits for the next start (the cursor stays below it).
+      this.floor = Math.min(this.floor, fresh.firstSeq);
+      this.deps.logger.error({ account, chat: this.deps.anon.chat(chat.guid), err: (err as Error).message }, 'assistant: answering this chat failed; it is tried again after a restart');
+    }).finally(() => {
       this.chats.delete(key);
       this.runs.delete(p);
       this.scheduleCursor();
