@@ -29,6 +29,8 @@ export interface HubUnitSpec {
   readonly linkHost: string;
   /** `tunnel.interface` (the WireGuard interface the hub watches), or null. */
   readonly tunnelInterface: string | null;
+  /** The wg-quick interface the link's address lives on when the hub does not watch it (`--tunnel`); default tunnelInterface. */
+  readonly wgQuickInterface?: string | null;
   /** `tunnel.command` and `tunnel.restartCommand`: what the hub runs on the tunnel's behalf. */
   readonly tunnelCommands: ReadonlyArray<readonly string[]>;
 }
@@ -59,6 +61,8 @@ function check(spec: HubUnitSpec): void {
     if (/[\n\r]/.test(p)) throw new RelayError('SYSTEMD_BAD_PATH', `${what} holds a line break, which a unit file cannot carry`, { what });
   }
   if (spec.dataDir === '/' || spec.dataDir === '/var/lib') throw new RelayError('SYSTEMD_BAD_PATH', `dataDir ${spec.dataDir} would make the whole folder writable; give the hub a folder of its own (e.g. /var/lib/imessage-relay)`, { what: 'dataDir' });
+  const wg = spec.wgQuickInterface ?? null;
+  if (wg !== null && !/^[A-Za-z0-9_.=+-]{1,15}$/.test(wg)) throw new RelayError('SYSTEMD_BAD_TUNNEL', `--tunnel ${JSON.stringify(wg)} is not an interface name (letters, digits, _.=+-, at most 15)`, { tunnel: wg });
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(spec.user) || spec.user === 'root') {
     throw new RelayError('SYSTEMD_BAD_USER', `the hub runs as a system user of its own, not ${JSON.stringify(spec.user)} (e.g. ${DEFAULT_HUB_USER}, made by deploy/install-hub.sh)`, { user: spec.user });
   }
@@ -90,7 +94,8 @@ function writable(spec: HubUnitSpec): { stateDirectory: string | null; paths: st
  */
 export function renderHubUnit(spec: HubUnitSpec): string {
   check(spec);
-  const tunnelUnit = spec.tunnelInterface !== null && isSpecificAddress(spec.linkHost) ? `wg-quick@${spec.tunnelInterface}.service` : null;
+  const wgQuick = spec.wgQuickInterface ?? spec.tunnelInterface;
+  const tunnelUnit = wgQuick !== null && isSpecificAddress(spec.linkHost) ? `wg-quick@${wgQuick}.service` : null;
   const after = ['network-online.target', ...(tunnelUnit === null ? [] : [tunnelUnit])].join(' ');
   const { stateDirectory, paths } = writable(spec);
   const inHome = [spec.node, spec.entry, spec.config, spec.dataDir, spec.logFile ?? '/'].some((p) => HOME_PREFIXES.some((h) => under(p, h)));

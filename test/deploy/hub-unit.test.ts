@@ -88,7 +88,7 @@ function hubConfig(json: Record<string, unknown>) {
       assert.equal(r.code, 0, r.stderr);
       const file = join(t.dir, 'imessage-relay-hub.service');
       writeFileSync(file, r.stdout);
-      return { text: r.stdout, unit: parseUnit(r.stdout), verdict: await verify(file) };
+      return { text: r.stdout, note: r.stderr, unit: parseUnit(r.stdout), verdict: await verify(file) };
     },
   };
 }
@@ -137,7 +137,7 @@ describe('hub-unit: the hub as a systemd service', () => {
     const c = hubConfig({ dataDir: '/srv/imr data/100%$HOME', log: { file: '/home/ops/hub logs/hub.log' }, listen: { host: '10.8.0.1' } });
     try {
       const node = '/usr/bin/env';
-      const { unit, verdict } = await c.render(['--node', node]);
+      const { unit, verdict, note } = await c.render(['--node', node]);
       assert.deepEqual(verdict, { code: 0, stderr: '' });
       assert.equal(one(unit, 'Service', 'StateDirectory'), undefined);
       assert.deepEqual(words(one(unit, 'Service', 'ReadWritePaths')!), ['/srv/imr data/100%$HOME', '/home/ops/hub logs']);
@@ -146,6 +146,20 @@ describe('hub-unit: the hub as a systemd service', () => {
       assert.equal(words(one(unit, 'Service', 'ExecStart')!)[4], c.config, 'the config path with its space is one argument');
       assert.equal(one(unit, 'Service', 'ProtectHome'), 'read-only', 'a log under /home stays reachable');
       assert.equal(one(unit, 'Unit', 'After'), 'network-online.target', 'no tunnel interface named: nothing to wait for');
+      assert.match(note, /^note: the link listens on 10\.8\.0\.1, and no tunnel interface is named: .*--tunnel <interface>/, 'and the admin is told so');
+    } finally { c.t.cleanup(); }
+  });
+
+  it('--tunnel names the wg-quick interface for a hub that does not watch it: ordered after it, still no capability', async () => {
+    const c = hubConfig({ dataDir: '/var/lib/imessage-relay', listen: { host: '10.8.0.1' } });
+    try {
+      const { unit, verdict, note } = await c.render(['--tunnel', 'imr0']);
+      assert.deepEqual(verdict, { code: 0, stderr: '' });
+      assert.equal(note, '');
+      assert.deepEqual(one(unit, 'Unit', 'After')!.split(' ').sort(), ['network-online.target', 'wg-quick@imr0.service']);
+      assert.deepEqual(one(unit, 'Unit', 'Wants')!.split(' ').sort(), ['network-online.target', 'wg-quick@imr0.service']);
+      assert.equal(one(unit, 'Service', 'CapabilityBoundingSet'), '');
+      assert.equal(one(unit, 'Service', 'AmbientCapabilities'), undefined);
     } finally { c.t.cleanup(); }
   });
 
@@ -170,6 +184,7 @@ describe('hub-unit: the hub as a systemd service', () => {
       [{ dataDir: '/var/lib/imessage-relay', tunnel: { interface: 'imr0', restartCommand: [['/usr/bin/sudo', 'wg-quick', 'up', 'imr0']] } }, [], /^error SYSTEMD_TUNNEL_SUDO: /],
       [{ dataDir: '/var/lib/imessage-relay' }, ['--node', 'node'], /^error SYSTEMD_BAD_PATH: .*node is "node"/],
       [{ dataDir: '/var/lib' }, [], /^error SYSTEMD_BAD_PATH: .*folder of its own/],
+      [{ dataDir: '/var/lib/imessage-relay', listen: { host: '10.8.0.1' } }, ['--tunnel', 'imr0 x'], /^error SYSTEMD_BAD_TUNNEL: /],
       [{ dataDir: '/var/lib/imessage-relay', relays: [] }, [], /^error CONFIG_INVALID: /],
     ];
     for (const [json, extra, expected] of cases) {
