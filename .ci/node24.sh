@@ -52,7 +52,11 @@ if [ ! -f "$project/node_modules/.n24-ready" ] || [ "$(cat "$project/node_module
   # --ignore-scripts: prebuilt binaries cannot be downloaded here; better-sqlite3 is built just below.
   (cd "$project" && "$n24" "$npm_cli" ci --engine-strict --ignore-scripts --no-audit --no-fund --loglevel=error)
   step "building better-sqlite3 against Node $version's headers"
-  (cd "$project/node_modules/better-sqlite3" && "$n24" "$node_gyp" rebuild --release --nodedir="$n24dir" --loglevel=error >/dev/null)
+  if ! (cd "$project/node_modules/better-sqlite3" && "$n24" "$node_gyp" rebuild --release --nodedir="$n24dir" --loglevel=error >"$scratch/node-gyp.log" 2>&1); then
+    tail -n 40 "$scratch/node-gyp.log" >&2
+    echo "error: better-sqlite3 did not build for Node $version (whole log: $scratch/node-gyp.log)" >&2
+    exit 1
+  fi
   echo "$lock_sum-$version" > "$project/node_modules/.n24-ready"
 fi
 (cd "$project" && "$n24" -e "const D = require('better-sqlite3'); const v = new D(':memory:').prepare('select sqlite_version() v').get().v; console.log('# node24: ' + process.version + ', better-sqlite3 with SQLite ' + v)")

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { generateKeyPair } from '../../relay/link/keys.js';
-import { tempDir } from '../support/chatdb-env.js';
+import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { freePort } from '../support/processes.js';
 import { rawLink } from '../support/raw-link.js';
 
@@ -113,9 +113,9 @@ describe('deploy/install-hub.sh and the hub it installs', () => {
 
       const link = await rawLink(`ws://127.0.0.1:${linkPort}`, relay);
       try {
-        const until = Date.now() + 15_000;
-        let h = await health(apiPort);
-        while (h.status !== 200 && Date.now() < until) { await new Promise((r) => setTimeout(r, 50)); h = await health(apiPort); }
+        link.send(link.seal({ t: 'hello', v: 1, agent: 'alice', store: 'installed-hub-test', cmd_acked: 0 }));
+        await waitFor(() => link.received.some((m) => m.t === 'welcome'), 'the hub\'s welcome', 15_000);
+        const h = await health(apiPort);
         assert.deepEqual([h.status, h.body.status], [200, 'ok'], 'the installed hub, its Mac linked, answers 200');
         const hc2 = await healthcheck();
         assert.equal(hc2.code, 0);
