@@ -11,7 +11,7 @@ COPY bin ./bin
 COPY relay ./relay
 COPY applescript ./applescript
 COPY launchd ./launchd
-COPY deploy/install-hub.sh deploy/healthcheck.mjs ./deploy/
+COPY deploy/install-hub.sh deploy/healthcheck.mjs deploy/sqlite-node24.sh ./deploy/
 RUN ./deploy/install-hub.sh build --prefix /opt/imessage-relay
 
 FROM node:20-slim

