@@ -2,6 +2,8 @@
 // engines admit it, and a real hub and relay started with it as child processes carry a message end to end.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
 
@@ -26,6 +28,14 @@ describe(`the hub under Node ${process.versions.node}`, () => {
     assert.ok(admits(engines, process.versions.node), `engines "${engines}" admits ${process.versions.node}`);
     for (const v of ['20.19.0', '24.16.0', '24.21.0']) assert.ok(admits(engines, v), `engines "${engines}" admits ${v}`);
     for (const v of ['18.20.0', '22.12.0', '25.0.0']) assert.ok(!admits(engines, v), `engines "${engines}" refuses ${v} (untested)`);
+  });
+
+  it('better-sqlite3 is not a build that aborts on this Node (Node 24: compiled against headers without ObjectWrap cleanup hooks)', () => {
+    const addon = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    const binary = readFileSync(addon);
+    assert.ok(binary.includes('AddEnvironmentCleanupHook'), `${addon} is the addon (it registers its own cleanup hook)`);
+    assert.ok(!binary.includes('RemoveEnvironmentCleanupHook'),
+      `${addon} was compiled against Node 24.19+ headers: it aborts when a statement is collected outside JavaScript; rebuild it with deploy/sqlite-node24.sh`);
   });
 
   it('a hub and a relay run with this Node carry a message to the webhook, and the hub reports ok', async () => {
