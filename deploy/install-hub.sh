@@ -7,7 +7,7 @@
 #           and the state folder, owned by it, mode 0700
 #   all     both
 # Options: --prefix DIR (default /opt/imessage-relay), --state-dir DIR (default /var/lib/imessage-relay),
-#          --user NAME (default imessage-relay), --uid N (for the user created: a fixed id for images).
+#          --user NAME (default imessage-relay), --uid N (for the user and group created: a fixed id for images).
 set -euo pipefail
 
 phase=${1:-all}
@@ -77,7 +77,9 @@ system() {
     [ -x "$nologin" ] || nologin=/sbin/nologin
     [ -x "$nologin" ] || nologin=/bin/false
     say "creating the system user $user"
-    useradd --system --user-group --no-create-home --home-dir "$state" --shell "$nologin" ${uid:+--uid "$uid"} "$user"
+    # Its own group, with the same number as the user when --uid is given (the image's USER uid:gid).
+    getent group "$user" >/dev/null || groupadd --system ${uid:+--gid "$uid"} "$user"
+    useradd --system --gid "$user" --no-create-home --home-dir "$state" --shell "$nologin" ${uid:+--uid "$uid"} "$user"
   fi
   [ "$(id -u "$user")" != 0 ] || { echo "$0: the hub must not run as root ($user has uid 0)" >&2; exit 1; }
   mkdir -p "$state"

@@ -94,7 +94,7 @@ describe('Dockerfile', () => {
     const user = final.filter((i) => i.op === 'USER').at(-1)?.args;
     assert.ok(user !== undefined, 'USER set in the final stage');
     assert.ok(!/^(root|0)(:|$)/.test(user), `USER ${user} is not root`);
-    assert.equal(user.split(':')[0], flag(system, '--uid'), 'USER is the uid install-hub.sh gives the user it creates');
+    assert.deepEqual(user.split(':'), [flag(system, '--uid'), flag(system, '--uid')], 'USER is the uid:gid install-hub.sh gives the user and group it creates');
     const volumes = final.filter((i) => i.op === 'VOLUME').flatMap((i) => argv(i.args));
     const state = flag(system, '--state-dir')!;
     assert.deepEqual(volumes, [state], 'the state folder, and only it, is a volume');
