@@ -35,8 +35,10 @@ if [ ! -f "$nodedir/include/node/node_version.h" ] || [ "$("$nodedir/bin/node" -
 fi
 grep -q 'AddCleanupHook();' "$nodedir/include/node/node_object_wrap.h" && { echo "$0: $headers_version's node_object_wrap.h registers cleanup hooks too" >&2; exit 1; }
 
-node_gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
-[ -f "$node_gyp" ] || { echo "$0: npm's node-gyp not found at $node_gyp" >&2; exit 1; }
+# npm's own node-gyp, found through the npm on the PATH (`npm root -g` would answer for the node running it).
+npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+node_gyp=${NODE_GYP:-$npm_dir/node_modules/node-gyp/bin/node-gyp.js}
+[ -f "$node_gyp" ] || { echo "$0: npm's node-gyp not found at $node_gyp (set NODE_GYP)" >&2; exit 1; }
 say "building better-sqlite3 against Node $headers_version's headers for $("$node" --version)"
 log="$dir/node-gyp.log"
 if ! (cd "$project/node_modules/better-sqlite3" && PATH="$(dirname "$(command -v "$node")"):$PATH" "$node" "$node_gyp" rebuild --release --nodedir="$nodedir" --loglevel=error >"$log" 2>&1); then
