@@ -10,6 +10,7 @@ import { INIT_USAGE, initCommand } from './cli/init.js';
 import { TUNNEL_USAGE, tunnelCommand } from './cli/tunnel-config.js';
 import { INSTALL_USAGE, RESTART_USAGE, STATUS_USAGE, UNINSTALL_USAGE, installCommand, restartCommand, statusCommand, uninstallCommand } from './cli/launchd-commands.js';
 import { DOCTOR_USAGE, doctorCommand } from './cli/doctor.js';
+import { HUB_UNIT_USAGE, hubUnitCommand } from './cli/hub-unit.js';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }> = {
   run: { usage: RUN_USAGE, run: runCommand },
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: readonly string[], i
   uninstall: { usage: UNINSTALL_USAGE, run: (argv, io) => uninstallCommand(argv, io) },
   restart: { usage: RESTART_USAGE, run: (argv, io) => restartCommand(argv, io) },
   status: { usage: STATUS_USAGE, run: (argv, io) => statusCommand(argv, io) },
+  'hub-unit': { usage: HUB_UNIT_USAGE, run: (argv, io) => hubUnitCommand(argv, io) },
 };
 
 const USAGE = `imessage-relay <command> [options]

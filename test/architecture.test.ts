@@ -40,8 +40,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   assistant: ['config', 'health', 'model', 'store'],
   'messages-app': ['model'],
   doctor: ['chatdb', 'config', 'link', 'messages-app', 'store', 'tunnel'],
-  cli: ['chatdb', 'config', 'doctor', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'tunnel', 'typedstream'],
+  cli: ['chatdb', 'config', 'doctor', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'systemd', 'tunnel', 'typedstream'],
   launchd: [],
+  systemd: [],
   '.': ['cli', 'model'],
 };
 

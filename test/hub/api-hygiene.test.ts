@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DM, RelayEnv, TOKEN } from '../support/relay-env.js';
+import { waitFor } from '../support/chatdb-env.js';
 
 type ErrorBody = { error: { code: string; message: string; request_id: string } };
 type Command = { id: string; followed_by?: { id: string } };
@@ -160,9 +161,9 @@ describe('hub API hygiene', () => {
     const text = await res.text();
     assert.deepEqual(JSON.parse(text) as ErrorBody, { error: { code: 'INTERNAL', message: 'internal error', request_id: id } });
     assert.doesNotMatch(text, /hub\.db|SQLITE|locked|busy|\/tmp/i);
-    const logged = await env.hub!.waitForLog(/internal error/);
-    const line = env.hub!.lines.find((l) => l['request_id'] === id);
-    assert.ok(line !== undefined, `a log line with request id ${id} (first: ${JSON.stringify(logged)})`);
+    // The answer can come before its log line is read from the hub's stdout: wait for that very line.
+    await waitFor(() => env.hub!.lines.some((l) => l['request_id'] === id), `a log line with request id ${id}`, 15_000);
+    const line = env.hub!.lines.find((l) => l['request_id'] === id)!;
     assert.equal(line['code'], 'STORE_WRITE_FAILED');
     assert.match(String(line['err']), /hub\.db.*locked/);
 
