@@ -145,6 +145,29 @@ describe('link queries and waiting sends against hand-driven relays', () => {
     await disconnect(fresh);
   });
 
+  it("a from-me row of the relay's own send is fed with its command id even when the Mac's event lacks it; the send shows its row", async () => {
+    const link = await connect();
+    const id = ((await (await api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, text: 'mine' }) })).json()) as { id: string }).id;
+    await waitFor(() => link.received.some((m) => m.t === 'commands' && m.items.some((c) => c.id === id)), 'the command');
+    const chat = { guid: DM, id: 41, identifier: '+15550001111', name: null, is_group: false, participants: ['+15550001111'] };
+    const event = (rowid: number, guid: string, kind: string, extra: Record<string, unknown>) => ({ kind, rowid, guid, date: new Date().toISOString(), service: 'iMessage', chat, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null, truncated: false, ...extra });
+    link.send(link.seal({ t: 'items', items: [
+      { seq: 1, type: 'event', id: 'message:IN-1', body: event(5, 'IN-1', 'message', { sender: '+15550001111' }) },
+      { seq: 2, type: 'result', id: `${id}:sent:OWN-1`, body: { command_id: id, status: 'sent', apple_guid: 'OWN-1', error: null, at: new Date().toISOString(), rowid: 6, chat_guid: DM, chat_id: 41, service: 'iMessage' } },
+      { seq: 3, type: 'event', id: 'from_me:OWN-1', body: event(6, 'OWN-1', 'from_me', { sender: null, is_sent: true, error: null, command_id: null }) },
+    ] }));
+    await waitFor(() => link.received.some((m) => m.t === 'ack' && m.seq === 3), 'ack');
+    const feed = await (await api('/v1/rows?after=-1')).json() as { rows: Array<{ rowid: number; kind: string; command_id?: string | null }>; next: number };
+    assert.deepEqual(feed.rows.map((r) => [r.rowid, r.kind, r.command_id ?? null]), [[5, 'message', null], [6, 'from_me', id]]);
+    assert.equal(feed.next, 6);
+    const shown = await (await api(`/v1/messages/${id}`)).json() as { rowid: number; chat_id: number; apple_guid: string; status: string };
+    assert.deepEqual([shown.status, shown.rowid, shown.chat_id, shown.apple_guid], ['sent', 6, 41, 'OWN-1']);
+    const bad = await api('/v1/rows?after=abc');
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BAD_PARAMETER');
+    await disconnect(link);
+  });
+
   it('a waiting send with the relay offline is refused at once (503 RELAY_OFFLINE)', async () => {
     const res = await api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, text: 'offline', wait: 5 }) });
     assert.equal(res.status, 503);
