@@ -26,6 +26,7 @@ export interface HubHistoryRequest {
 
 const PAGE = 500;
 
+/** Reads the hub's events as chat.db rows (feed, history); writes nothing. */
 export class HubRows {
   private readonly s;
 
