@@ -88,7 +88,9 @@ export class HubRows {
         const at = typeof event['date'] === 'string' ? Date.parse(event['date']) : NaN;
         if (req.start !== null && !(at >= req.start)) continue;
         if (req.end !== null && !(at < req.end)) continue;
-        const handle = event['kind'] === 'from_me' ? (event['chat'] as { identifier?: unknown } | null)?.identifier : event['sender'];
+        // As chat.db's handle column: the sender, or for a from-me row in a DM the other party (none in a group).
+        const chat = event['chat'] as { identifier?: unknown; is_group?: unknown } | null;
+        const handle = event['kind'] === 'from_me' ? (chat?.is_group === true ? null : chat?.identifier) : event['sender'];
         if (want !== null && !(typeof handle === 'string' && want.has(handle.toLowerCase()))) continue;
         out.push(req.attachments ? event : { ...event, attachments: [] });
         if (out.length >= req.limit) break;
