@@ -41,6 +41,8 @@ export class HubRows {
       reactions: db.prepare(`SELECT body FROM events WHERE account = ? AND chat_guid = ? AND kind = 'reaction' AND mac_rowid > ?
         ORDER BY mac_rowid LIMIT 5000`),
       commandOf: db.prepare("SELECT id FROM commands WHERE account = ? AND apple_guid = ? AND status != 'chunk' LIMIT 1").pluck(),
+      changes: db.prepare(`SELECT guid, kind, body FROM events WHERE account = ? AND kind IN ('edit', 'unsend')
+        AND guid IN (SELECT value FROM json_each(?)) ORDER BY seq`),
     };
   }
 
@@ -107,6 +109,11 @@ export class HubRows {
         from_me: e['sender'] === null, date: (e['date'] as string | null) ?? null };
     });
     const net = netReactions(rows);
-    return out.map((e) => ({ ...e, reactions: net.get(String(e['guid'])) ?? [] }));
+    // As chat.db shows them now: the last edit's text, no text once unsent.
+    const text = new Map<string, string | null>();
+    for (const c of this.s.changes.all(req.account, JSON.stringify(out.map((e) => e['guid']))) as Array<{ guid: string; kind: string; body: string }>) {
+      text.set(c.guid, c.kind === 'unsend' ? null : ((JSON.parse(c.body) as { text?: string | null }).text ?? null));
+    }
+    return out.map((e) => ({ ...e, ...(text.has(String(e['guid'])) ? { text: text.get(String(e['guid'])) } : {}), reactions: net.get(String(e['guid'])) ?? [] }));
   }
 }
