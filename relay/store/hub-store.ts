@@ -5,9 +5,12 @@ import { HubCommands } from './hub-commands.js';
 import { HubDeliveries } from './hub-deliveries.js';
 import { HubEvents } from './hub-events.js';
 import { HubFiles } from './hub-files.js';
+import { HubChats } from './hub-chats.js';
+import { HubRows } from './hub-rows.js';
 import { HubAssistant } from './hub-assistant.js';
 
-const MIGRATIONS = [
+/** The hub store's migrations, in order (PRAGMA user_version counts those applied). */
+export const HUB_MIGRATIONS: readonly string[] = [
   `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
      cmd_acked INTEGER NOT NULL DEFAULT 0, store_id TEXT, last_seen_at INTEGER);
    CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, event_id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -29,6 +32,20 @@ const MIGRATIONS = [
      bytes INTEGER, sha256 TEXT, state TEXT NOT NULL, error TEXT, upload_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
      PRIMARY KEY (direction, guid, account));
    CREATE INDEX files_updated ON files(updated_at);`,
+  // Issue 9: the row feed (events by the Mac's message ROWID), chat ids, and the row a send made.
+  `ALTER TABLE events ADD COLUMN mac_rowid INTEGER;
+   UPDATE events SET mac_rowid = json_extract(body, '$.rowid') WHERE kind IN ('message', 'from_me', 'reaction');
+   CREATE INDEX events_mac_rowid ON events(account, mac_rowid);
+   CREATE INDEX events_chat_rowid ON events(account, chat_guid, mac_rowid);
+   ALTER TABLE chats ADD COLUMN chat_id INTEGER;
+   ALTER TABLE chats ADD COLUMN last_message_at TEXT;
+   UPDATE chats SET last_message_at = last_event_at;
+   CREATE INDEX chats_chat_id ON chats(account, chat_id);
+   ALTER TABLE commands ADD COLUMN row_id INTEGER;
+   ALTER TABLE commands ADD COLUMN row_chat_guid TEXT;
+   ALTER TABLE commands ADD COLUMN row_chat_id INTEGER;
+   ALTER TABLE commands ADD COLUMN row_service TEXT;
+   CREATE INDEX commands_apple_guid ON commands(account, apple_guid);`,
   // The built-in assistant (store/hub-assistant.ts): a chat's recent events by index, what was answered.
   `CREATE INDEX events_chat ON events(account, chat_guid, seq);
    CREATE TABLE assistant_chats (account TEXT NOT NULL, chat_guid TEXT NOT NULL, answered_seq INTEGER NOT NULL DEFAULT 0,
@@ -52,11 +69,13 @@ export class HubStore {
   readonly commands: HubCommands;
   readonly deliveries: HubDeliveries;
   readonly files: HubFiles;
+  readonly chats: HubChats;
+  readonly rows: HubRows;
   readonly assistant: HubAssistant;
   private readonly db: Db;
 
   constructor(private readonly path: string, now: () => number) {
-    this.db = openStore(path, MIGRATIONS);
+    this.db = openStore(path, HUB_MIGRATIONS);
     const tx: Tx = (fn) => {
       try {
         return this.db.transaction(fn)();
@@ -68,6 +87,8 @@ export class HubStore {
     this.commands = new HubCommands(this.db, tx, now);
     this.files = new HubFiles(this.db, tx, now);
     this.events = new HubEvents(this.db, tx, now, this.deliveries, this.commands, this.files);
+    this.chats = new HubChats(this.db, tx);
+    this.rows = new HubRows(this.db, now);
     this.assistant = new HubAssistant(this.db, tx, now, this.commands);
   }
 
