@@ -17,7 +17,7 @@ import { inProcessHubConfig } from '../support/in-process-hub.js';
 import { hubFetch } from '../support/openapi-contract.js';
 
 const TOKEN = 'commit-test-token-0123456789';
-const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null });
+const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null, truncated: false });
 const items = (seq: number, guid: string): LinkMessage => ({ t: 'items', items: [{ seq, type: 'event', id: `message:${guid}`, body: event(guid) }] });
 
 describe('a hub that cannot commit', () => {
