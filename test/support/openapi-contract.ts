@@ -80,8 +80,18 @@ type HeaderObject = { required?: boolean; schema?: unknown };
 /** Headers any answer may carry without the document naming them (HTTP's own). */
 const HTTP_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'content-type', 'cache-control']);
 
-const describeErrors = (errors: readonly ErrorObject[] | null | undefined, where: string): string =>
-  (errors ?? []).slice(0, 6).map((e) => `${where}${e.instancePath} ${e.message ?? ''}${e.params && 'allowedValues' in e.params ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : ''}`).join('; ');
+/** ajv's errors as one line each: where, what, and the offending name or value. */
+function describeErrors(errors: readonly ErrorObject[] | null | undefined, where: string, data: unknown): string {
+  const at = (path: string): unknown => path.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], data);
+  return (errors ?? []).slice(0, 6).map((e) => {
+    const p = e.params as Record<string, unknown>;
+    const extra = 'allowedValues' in p ? ` (${(p['allowedValues'] as unknown[]).join(', ')}; got ${JSON.stringify(at(e.instancePath))})`
+      : 'additionalProperty' in p ? ` ("${String(p['additionalProperty'])}")`
+        : 'unevaluatedProperty' in p ? ` ("${String(p['unevaluatedProperty'])}")`
+          : ['type', 'pattern', 'format', 'const'].includes(e.keyword) ? ` (got ${JSON.stringify(at(e.instancePath))?.slice(0, 100)})` : '';
+    return `${where}${e.instancePath} ${e.message ?? ''}${extra}`;
+  }).join('; ');
+}
 
 /** A media range of the document matches a response's Content-Type (parameters ignored). */
 function mediaMatches(range: string, type: string): boolean {
@@ -111,7 +121,7 @@ function checkAgainst(responsePointer: string, response: ResponseObject, method:
     }
     if (header.schema !== undefined) {
       const v = validatorAt(`${headerPointer}/schema`);
-      if (!v(value)) problems.push(`header ${name}: ${JSON.stringify(value)} ${describeErrors(v.errors, '')}`);
+      if (!v(value)) problems.push(`header ${name}: ${describeErrors(v.errors, '', value)}`);
     }
   }
   for (const [name] of res.headers) {
@@ -138,7 +148,7 @@ function checkAgainst(responsePointer: string, response: ResponseObject, method:
     return problems;
   }
   const v = validatorAt(`${responsePointer}/content/${escape(range)}/schema`);
-  if (!v(value)) problems.push(`body: ${describeErrors(v.errors, 'body')}`);
+  if (!v(value)) problems.push(`body: ${describeErrors(v.errors, 'body', value)}`);
   return problems;
 }
 
