@@ -147,20 +147,26 @@ describe('the hub and its OpenAPI document', () => {
       assert.ok(sample !== undefined, `a sample request for ${operation.operationId}`);
       assert.equal(matchRoute(sample.method ?? 'GET', sample.path.split('?')[0]!)?.template, template, `${operation.operationId}'s sample is ${method.toUpperCase()} ${template}`);
       assert.equal((sample.method ?? 'GET').toLowerCase(), method);
-      if (operation['x-pending'] !== undefined) { pending.push(operation.operationId); continue; }
+      if (operation['x-pending'] !== undefined) {
+        // Documented ahead of the code (issue 9): the marker goes, and the answers are checked, once the hub serves it.
+        const res = await fetch(`${base}${sample.path}`, sample);
+        assert.match(await res.text(), /"no route for /, `the hub answers ${operation.operationId} now: remove its x-pending marker from openapi.json`);
+        pending.push(operation.operationId);
+        continue;
+      }
       const res = await hubFetch(`${base}${sample.path}`, sample);
       const body = method === 'head' ? '' : await res.text();
       assert.ok(!(res.status === 404 && /"no (route for|such path)/.test(body)), `${method.toUpperCase()} ${template} is answered: ${res.status} ${body}`);
     }
-    // Agreed for issue 9 and documented ahead of it; they are checked like the rest once the marker goes.
-    assert.deepEqual(pending.sort(), ['listChatMessages', 'listRows']);
+    assert.ok(pending.length <= 2, `pending: ${pending.join(', ')}`);
   });
 
   it('answers methods and paths the document does not have with 404 NOT_FOUND or 405 METHOD_NOT_ALLOWED only', async () => {
-    for (const template of Object.keys(openApiDoc.paths)) {
+    // A path whose operations are all still pending (issue 9) is not served yet at all.
+    const pending = (template: string): boolean => operations().filter((o) => o.template === template).every((o) => o.operation['x-pending'] !== undefined);
+    for (const template of Object.keys(openApiDoc.paths).filter((t) => !pending(t))) {
       const path = template.replace(/\{[^}]+\}/g, '1');
       for (const m of HTTP_METHODS.filter((x) => x !== 'trace' && openApiDoc.paths[template]![x] === undefined)) {
-        if ((openApiDoc.paths[template]!['x-pending'] ?? (Object.values(openApiDoc.paths[template]!)[0] as { 'x-pending'?: string })['x-pending']) !== undefined) continue;
         const res = await hubFetch(`${base}${path}`, { method: m.toUpperCase(), headers: auth });
         assert.ok([404, 405].includes(res.status), `${m.toUpperCase()} ${path}: ${res.status}`);
       }
