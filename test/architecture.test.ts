@@ -56,6 +56,8 @@ const LIBRARIES: Record<string, RegExp> = {
   'node-cron': /^scheduler\.ts$/,
   plist: /^launchd\/agent-plist\.ts$/,
   'node:child_process': /^run-command\.ts$/,
+  busboy: /^hub\/multipart\.ts$/,
+  'prom-client': /^health\/metrics\.ts$/,
 };
 
 describe('architecture', () => {

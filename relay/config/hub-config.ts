@@ -8,10 +8,30 @@ import type { ConfigNode } from './validate.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../model/files.js';
 import { parseUpkeep, type UpkeepSchedules } from './upkeep-config.js';
 
+/**
+ * How deliveries are signed: `relay` (the default): `X-Relay-Signature: v1=<hex>` over
+ * "<timestamp>.<body>"; `standard`: the Standard Webhooks specification (`webhook-id`,
+ * `webhook-timestamp`, `webhook-signature: v1,<base64>`), with a `whsec_` secret.
+ */
+export type WebhookFormat = 'relay' | 'standard';
+
+/**
+ * The key of a Standard Webhooks secret: `whsec_` then base64 of 24 to 64 random bytes (the
+ * specification's range); null for anything else.
+ */
+export function standardWebhookKey(secret: string): Buffer | null {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (m === null || m[1]!.length % 4 !== 0) return null;
+  const key = Buffer.from(m[1]!, 'base64');
+  return key.length >= 24 && key.length <= 64 ? key : null;
+}
+
 export interface WebhookConfig {
   readonly name: string;
   readonly url: string;
   readonly secret: string;
+  /** Absent: `relay`. */
+  readonly format?: WebhookFormat;
   readonly maxAttempts: number;
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
@@ -61,12 +81,17 @@ export function parseHubConfig(root: ConfigNode, file: string, env: NodeJS.Proce
     seen.add(r.account);
   }
   const webhooks = root.array('webhooks').map((w, i) => {
-    w.only(['name', 'url', 'secretFile', 'secretEnv', 'maxAttempts', 'backoffBaseMs', 'backoffCapMs', 'timeoutMs', 'concurrency']);
+    w.only(['name', 'url', 'format', 'secretFile', 'secretEnv', 'maxAttempts', 'backoffBaseMs', 'backoffCapMs', 'timeoutMs', 'concurrency']);
     const url = w.string('url');
     if (!/^https?:\/\//.test(url)) w.fail('url', 'an http:// or https:// URL', url);
+    const format = w.string('format', 'relay');
+    if (format !== 'relay' && format !== 'standard') w.fail('format', '"relay" or "standard"', format);
     const secret = readSecret(w, 'secret', file, env) ?? w.fail('secretFile', 'set (or secretEnv): webhooks are always signed');
+    if (format === 'standard' && standardWebhookKey(secret) === null) {
+      w.fail(w.has('secretEnv') ? 'secretEnv' : 'secretFile', 'a Standard Webhooks secret: "whsec_" then base64 of 24 to 64 random bytes (make one: echo "whsec_$(openssl rand -base64 32)")', 'a secret of another form');
+    }
     return {
-      name: w.string('name', `hook${i + 1}`), url, secret,
+      name: w.string('name', `hook${i + 1}`), url, secret, format: format as WebhookFormat,
       maxAttempts: w.number('maxAttempts', 10, { min: 1, integer: true }),
       backoffBaseMs: w.number('backoffBaseMs', 1000, { min: 1, integer: true }),
       backoffCapMs: w.number('backoffCapMs', 600_000, { min: 1, integer: true }),

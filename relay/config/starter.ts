@@ -155,7 +155,8 @@ const WHY: Record<string, string> = {
 
 const EXAMPLES = {
   hub: [
-    '"webhooks": [{"name": "main", "url": "https://assistant.example/hook", "secretFile": "hub-data/webhook.secret"}]',
+    '"webhooks": [{"name": "main", "url": "https://assistant.example/hook", "format": "standard", "secretFile": "hub-data/webhook.secret"}]',
+    '    signed as Standard Webhooks; make its secret: (umask 077; echo "whsec_$(openssl rand -base64 32)" > hub-data/webhook.secret)',
     '"tunnel": {"interface": "imr0"}          watch the WireGuard tunnel (see "imessage-relay tunnel config")',
     '"retentionDays": 7',
     '"log": {"level": "debug"}',

@@ -30,8 +30,14 @@ export function serveHealth(req: IncomingMessage, res: ServerResponse, sources: 
     return true;
   }
   if (path === '/metrics') {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-    res.end(req.method === 'HEAD' ? undefined : sources.metrics.render());
+    const { metrics } = sources;
+    metrics.render().then((text) => {
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    }, (err: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(req.method === 'HEAD' ? undefined : `metrics failed: ${(err as Error).message}\n`);
+    });
     return true;
   }
   return false;

@@ -49,7 +49,7 @@ function handshakeLimits(link: HubLinkConfig): HandshakeLimits {
 }
 
 export class Hub {
-  readonly metrics = new Metrics();
+  readonly metrics = new Metrics({ processMetrics: true });
   private readonly store: HubStore;
   private readonly server: LinkServer;
   private readonly sessions = new Map<string, HubRelaySession>();
@@ -73,14 +73,14 @@ export class Hub {
     this.vault = new FileVault(join(config.dataDir, 'files'));
     this.files = new FileReceiver(this.vault, config.api.maxFileBytes, logger);
     const m = this.metrics;
-    m.counter('events_received_total', 'Events stored from relays, by kind');
+    m.counter('events_received_total', 'Events stored from relays, by kind', ['kind']);
     m.counter('duplicates_dropped_total', 'Items a relay resent that the hub already had');
-    m.counter('commands_total', 'Commands, by result');
-    m.counter('attachments_total', 'Incoming attachments ended, by state (ready, corrupt, missing, too_large, unreadable)');
-    m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)');
-    m.counter('link_handshakes_total', 'Link handshakes, by result (answered, proven, unproven, refused, limited)');
-    m.counter('items_refused_total', 'Relay items refused one by one (not stored; dead-lettered on the relay), by code');
-    m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result');
+    m.counter('commands_total', 'Commands, by result', ['result']);
+    m.counter('attachments_total', 'Incoming attachments ended, by state (ready, corrupt, missing, too_large, unreadable)', ['state']);
+    m.counter('refused_connections_total', 'Link connections refused (unknown key, bad hello, …)', ['reason']);
+    m.counter('link_handshakes_total', 'Link handshakes, by result (answered, proven, unproven, refused, limited)', ['result']);
+    m.counter('items_refused_total', 'Relay items refused one by one (not stored; dead-lettered on the relay), by code', ['code']);
+    m.counter('webhook_deliveries_total', 'Webhook attempts, by hook and result', ['hook', 'result']);
     m.gauge('relays_connected', 'Relays with an open link whose key is proven', () => this.sessions.size);
     m.gauge('webhook_backlog', 'Webhook deliveries waiting', () => this.backlog().pending);
     m.gauge('webhook_dead_letters', 'Webhook deliveries parked as dead letters', () => this.backlog().dead);

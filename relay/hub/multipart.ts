@@ -1,107 +1,141 @@
-// A streaming multipart/form-data reader (RFC 7578) for POST /v1/messages: fields and one file, the
-// file's bytes handed on as they arrive (never the whole body in memory). Each part's body must be
-// read to its end before the next part is asked for.
+// multipart/form-data (RFC 7578) for POST /v1/messages, read by busboy and handed on one part at a
+// time: fields as text, a file's bytes as they arrive (never the whole body in memory). Each part's
+// body must be read to its end before the next part is asked for. The one module that uses busboy.
+import type { Writable } from 'node:stream';
+import busboy from 'busboy';
 import { HttpError } from './http-io.js';
 
 export interface FormPart {
   readonly name: string;
   readonly filename: string | null;
+  /** The part's Content-Type without parameters (`text/plain` when the part has none, as RFC 7578 says). */
   readonly contentType: string | null;
   readonly body: AsyncIterable<Buffer>;
 }
 
-const MAX_HEADER_BYTES = 16 * 1024;
-const CRLF2 = Buffer.from('\r\n\r\n');
+/** The longest text field kept in memory; a longer one is refused by {@link fieldText} (413). */
+const MAX_FIELD_BYTES = 1024 * 1024;
 const malformed = (why: string): HttpError => new HttpError(400, 'BAD_MULTIPART', `malformed multipart body: ${why}`);
 
 /** The boundary of a multipart/form-data Content-Type, or null for any other type. */
 export function multipartBoundary(contentType: string | undefined): string | null {
   if (contentType === undefined || !/^multipart\/form-data\b/i.test(contentType)) return null;
-  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
+  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
   if (m === null) throw new HttpError(400, 'BAD_MULTIPART', 'multipart/form-data without a boundary');
   return m[1] ?? m[2]!;
 }
 
-function param(header: string, name: string): string | null {
-  const ext = new RegExp(`;\\s*${name}\\*=(?:UTF-8|utf-8)''([^;]+)`).exec(header);
-  if (ext !== null) {
-    try { return decodeURIComponent(ext[1]!.trim()); } catch { throw malformed(`bad ${name}*`); }
-  }
-  const q = new RegExp(`;\\s*${name}="((?:[^"\\\\]|\\\\.)*)"`).exec(header);
-  if (q !== null) return q[1]!.replace(/\\(.)/g, '$1');
-  const t = new RegExp(`;\\s*${name}=([^;\\s]+)`).exec(header);
-  return t === null ? null : t[1]!;
-}
+type Item = { readonly part: FormPart; readonly stream?: { readonly readableEnded: boolean } } | { readonly error: Error } | { readonly end: true };
 
-class Input {
-  buf: Buffer = Buffer.alloc(0);
-  private ended = false;
-  constructor(private readonly it: AsyncIterator<Buffer>) {}
+/** Busboy's events in arrival order, taken one at a time. */
+class Queue {
+  private readonly items: Item[] = [];
+  private waiting: ((item: Item) => void) | null = null;
 
-  /** Reads more; false at the end of the body. */
-  async more(): Promise<boolean> {
-    if (this.ended) return false;
-    const r = await this.it.next();
-    if (r.done === true) { this.ended = true; return false; }
-    this.buf = this.buf.length === 0 ? r.value : Buffer.concat([this.buf, r.value]);
-    return true;
+  push(item: Item): void {
+    const w = this.waiting;
+    this.waiting = null;
+    if (w !== null) w(item);
+    else this.items.push(item);
   }
 
-  async need(n: number): Promise<void> {
-    while (this.buf.length < n) if (!(await this.more())) throw malformed('the body ends early');
+  next(): Promise<Item> {
+    const item = this.items.shift();
+    return item !== undefined ? Promise.resolve(item) : new Promise((resolve) => { this.waiting = resolve; });
   }
 }
 
-/** Yields the parts of a multipart body in order. */
+function drained(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => { w.off('drain', done); w.off('close', done); resolve(); };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+}
+
+/**
+ * Yields the parts of a multipart body in order.
+ * @throws HttpError 400 BAD_MULTIPART for a body busboy cannot read (no boundary, ends early, a bad
+ *   part header), a part without a name, or a form with no form-data part; an error of `source`
+ *   itself (the client went away) as it is
+ */
 export async function* readMultipart(source: AsyncIterable<Buffer>, boundary: string): AsyncGenerator<FormPart> {
-  const input = new Input(source[Symbol.asyncIterator]());
-  const first = Buffer.from(`--${boundary}`);
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  // Preamble (usually empty), then the first boundary.
-  for (;;) {
-    const at = input.buf.indexOf(first);
-    if (at >= 0) { input.buf = input.buf.subarray(at + first.length); break; }
-    if (input.buf.length > MAX_HEADER_BYTES) throw malformed('no boundary');
-    if (!(await input.more())) throw malformed('no boundary');
-  }
-  for (;;) {
-    await input.need(2);
-    if (input.buf[0] === 0x2d && input.buf[1] === 0x2d) return; // "--": the closing boundary
-    if (input.buf[0] !== 0x0d || input.buf[1] !== 0x0a) throw malformed('bad boundary line');
-    input.buf = input.buf.subarray(2);
-    let end = input.buf.indexOf(CRLF2);
-    while (end < 0) {
-      if (input.buf.length > MAX_HEADER_BYTES) throw malformed('part headers too long');
-      if (!(await input.more())) throw malformed('the body ends in part headers');
-      end = input.buf.indexOf(CRLF2);
-    }
-    const headers = input.buf.subarray(0, end).toString('utf8').split('\r\n');
-    input.buf = input.buf.subarray(end + 4);
-    const disposition = headers.find((h) => /^content-disposition:/i.test(h)) ?? '';
-    const name = param(disposition, 'name');
-    if (!/^content-disposition:\s*form-data/i.test(disposition) || name === null) throw malformed('a part without Content-Disposition: form-data; name=…');
-    const type = headers.find((h) => /^content-type:/i.test(h))?.replace(/^content-type:\s*/i, '').trim() ?? null;
-    let finished = false;
-    const body = async function* (): AsyncGenerator<Buffer> {
+  const parser = busboy({
+    headers: { 'content-type': `multipart/form-data; boundary="${boundary}"` },
+    // Names are made safe by safeFileName (model/files.ts), not cut to a basename here; parameters are UTF-8.
+    preservePath: true, defParamCharset: 'utf8', limits: { fieldSize: MAX_FIELD_BYTES },
+  });
+  const queue = new Queue();
+  let sourceError: unknown = null;
+  const mapped = (err: unknown): Error => (err === sourceError ? err as Error : malformed((err as Error).message));
+
+  parser.on('field', (name, value, info) => {
+    const bytes = Buffer.from(value, 'utf8');
+    queue.push({
+      part: {
+        name, filename: null, contentType: info.mimeType,
+        body: (async function* () {
+          if (bytes.length > 0) yield bytes;
+          if (info.valueTruncated) throw new HttpError(413, 'BODY_TOO_LARGE', `the field "${name}" is longer than ${MAX_FIELD_BYTES} bytes`);
+        })(),
+      },
+    });
+  });
+  parser.on('file', (name, stream, info) => {
+    stream.on('error', () => {}); // read through the body below; this only keeps an unread part's error from going uncaught
+    queue.push({
+      stream,
+      part: {
+        name, filename: info.filename ?? null, contentType: info.mimeType,
+        body: (async function* () {
+          try {
+            for await (const chunk of stream) yield chunk as Buffer;
+          } catch (err) {
+            throw mapped(err);
+          }
+        })(),
+      },
+    });
+  });
+  parser.on('error', (err) => queue.push({ error: mapped(err) }));
+  parser.on('finish', () => queue.push({ end: true }));
+
+  // Feeds the source in with backpressure. Not `pipeline`: that would destroy the request on an
+  // error, and the client must still get the 400.
+  const it = source[Symbol.asyncIterator]();
+  void (async () => {
+    try {
       for (;;) {
-        const at = input.buf.indexOf(delimiter);
-        if (at >= 0) {
-          if (at > 0) yield input.buf.subarray(0, at);
-          input.buf = input.buf.subarray(at + delimiter.length);
-          finished = true;
-          return;
-        }
-        const safe = input.buf.length - (delimiter.length - 1);
-        if (safe > 0) {
-          const out = input.buf.subarray(0, safe);
-          input.buf = input.buf.subarray(safe);
-          yield out;
-        }
-        if (!(await input.more())) throw malformed('the body ends inside a part');
+        const r = await it.next();
+        if (parser.destroyed) return;
+        if (r.done === true) { parser.end(); return; }
+        if (!parser.write(r.value)) await drained(parser);
       }
-    };
-    yield { name, filename: param(disposition, 'filename'), contentType: type, body: body() };
-    if (!finished) throw new Error('multipart: a part was not read to its end');
+    } catch (err) {
+      sourceError = err;
+      parser.destroy(err as Error);
+    }
+  })();
+
+  let parts = 0;
+  let current: { readonly readableEnded: boolean } | undefined;
+  try {
+    for (;;) {
+      // Busboy waits for a file's bytes to be read before it reads on: an unread part would hang here.
+      if (current !== undefined && !current.readableEnded) throw new Error('multipart: a part was not read to its end');
+      const item = await queue.next();
+      if ('error' in item) throw item.error;
+      if ('end' in item) {
+        if (parts === 0) throw malformed('no form-data part (each part needs Content-Disposition: form-data; name=…)');
+        return;
+      }
+      if (item.part.name === undefined || item.part.name === '') throw malformed('a part without Content-Disposition: form-data; name=…');
+      parts++;
+      current = item.stream;
+      yield item.part;
+    }
+  } finally {
+    if (!parser.writableFinished) parser.destroy();
   }
 }
 

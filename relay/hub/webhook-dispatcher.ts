@@ -9,7 +9,7 @@ import type { DeliveryRow } from '../store/hub-deliveries.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { StoredEvent } from '../store/hub-events.js';
 import { createPoster, type Post } from './http-post.js';
-import { sign } from './webhook-signature.js';
+import { webhookSigner, type Signer } from './webhook-signature.js';
 
 export interface DispatcherDeps {
   readonly hook: WebhookConfig;
@@ -39,6 +39,7 @@ export class WebhookDispatcher {
   private stopped = true;
   private needLoad = true;
   private readonly poster: { post: Post; close: () => void };
+  private readonly sign: Signer;
   /**
    * Delivered but not yet recorded: written together every few ms (a crash in between only repeats
    * POSTs). Still pending in the store, so a re-read from the start must skip them.
@@ -47,6 +48,7 @@ export class WebhookDispatcher {
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: DispatcherDeps) {
+    this.sign = webhookSigner(deps.hook.format ?? 'relay', deps.hook.secret);
     this.poster = createPoster(deps.hook.url, deps.hook.concurrency);
   }
 
@@ -176,8 +178,9 @@ export class WebhookDispatcher {
     try {
       const res = await this.poster.post(body, {
         'content-type': 'application/json', 'user-agent': 'imessage-relay-hub/0.1.0',
-        'x-relay-event-id': row.event_id, 'x-relay-timestamp': String(ts),
-        'x-relay-signature': sign(hook.secret, ts, body), 'x-relay-delivery-attempt': String(row.attempts + 1),
+        'x-relay-event-id': row.event_id, 'x-relay-delivery-attempt': String(row.attempts + 1),
+        // The Standard Webhooks id is the event's hub sequence: the same on every attempt and redelivery.
+        ...this.sign({ id: `evt_${row.event_seq}`, timestamp: ts, body }),
       }, hook.timeoutMs);
       if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
     } catch (err) {

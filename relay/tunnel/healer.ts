@@ -38,7 +38,7 @@ interface Episode {
 
 /** Registers `tunnel_heal_actions_total{action,result}` on `m`. */
 export function healMetrics(m: Metrics): void {
-  m.counter('tunnel_heal_actions_total', 'Tunnel heal actions, by action (endpoint, restart) and result (changed, unchanged, unresolved, failed, ok)');
+  m.counter('tunnel_heal_actions_total', 'Tunnel heal actions, by action (endpoint, restart) and result (changed, unchanged, unresolved, failed, ok)', ['action', 'result']);
 }
 
 /**

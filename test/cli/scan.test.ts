@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { RelayEvent } from '../../relay/model/events.js';
 import { fixtureText, needsFixtures, type AppleSchema } from '../support/fixtures.js';
 import { makeMessagesDb, tempDir, waitFor } from '../support/chatdb-env.js';
-import { CLI, runCli } from '../support/processes.js';
+import { cliArgs, runCli } from '../support/processes.js';
 
 
 const ndjson = (s: string): RelayEvent[] => s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as RelayEvent);
@@ -77,7 +77,7 @@ describe('scan --follow', () => {
     const tmp = tempDir();
     const w = makeMessagesDb(tmp.dir, 'minimal');
     w.chat({ guid: 'iMessage;-;+15550001', identifier: '+15550001', participants: ['+15550001'] });
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'scan', '--db', w.path, '--follow', '--settle', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliArgs(), 'scan', '--db', w.path, '--follow', '--settle', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

@@ -14,7 +14,7 @@ import type { DiskSpace } from '../../relay/doctor/disk-check.js';
 import { MacStore } from '../../relay/store/mac-store.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { doctorJson, fakeProgram } from '../support/doctor-run.js';
-import { CLI } from '../support/processes.js';
+import { cliArgs } from '../support/processes.js';
 import { RelayEnv } from '../support/relay-env.js';
 
 const AUTOMATION_FIX = `allow ${process.execPath} to control Messages in System Settings → Privacy & Security → Automation (if it is not listed, run \`tccutil reset AppleEvents\` and answer the prompt the next send shows)`;
@@ -118,7 +118,7 @@ describe('doctor on the Mac: what this machine holds', () => {
       chownSync(join(env.dir, 'keys', 'relay.key'), 65534, 65534);
       try {
         const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
-          execFile(process.execPath, ['--import', 'tsx', CLI, 'doctor', '--config', env.macConfig], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, ...fake } },
+          execFile(process.execPath, [...cliArgs(), 'doctor', '--config', env.macConfig], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, ...fake } },
             (err, stdout) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout }));
         });
         assert.equal(r.code, 1, r.stdout);

@@ -12,7 +12,7 @@ describe('many replies', () => {
       const plan = Array.from({ length: 100 }, (_, i) => ({ chat: chat(i % 5), text: `reply ${i} to chat ${i % 5}` }));
       const ids = await postAll(env, plan);
       // 1:1 iMessage replies end delivered (the fake reports delivery ~150 ms after sent).
-      const s = await settled(env, ids, 240_000, ['delivered', 'read', 'failed', 'unknown']);
+      const s = await settled(env, ids, 420_000, ['delivered', 'read', 'failed', 'unknown']);
       assert.ok([...s.values()].every((x) => x === 'delivered'), JSON.stringify([...s.values()].filter((x) => x !== 'delivered')));
       for (let c = 0; c < 5; c++) {
         const texts = env.writer.db.prepare(`SELECT m.text FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID JOIN chat ch ON ch.ROWID = j.chat_id

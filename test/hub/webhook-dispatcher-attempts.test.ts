@@ -22,7 +22,7 @@ async function setUp(maxAttempts: number) {
   const port = await receiver.start();
   const dispatcher = new WebhookDispatcher({
     hook: { name: 'main', url: `http://127.0.0.1:${port}/hook`, secret: SECRET, maxAttempts, backoffBaseMs: 20, backoffCapMs: 40, timeoutMs: 5000, concurrency: 4 },
-    store, clock: systemClock, logger: silentLogger(), metrics: (() => { const m = new Metrics(); m.counter('webhook_deliveries_total', 'x'); return m; })(),
+    store, clock: systemClock, logger: silentLogger(), metrics: (() => { const m = new Metrics(); m.counter('webhook_deliveries_total', 'x', ['hook', 'result']); return m; })(),
   });
   store.events.relay('alice', 'KEY', 'store-1');
   const ingest = (guids: string[]): void => {

@@ -12,7 +12,7 @@ import type { CliIo } from '../../relay/cli/io.js';
 import { RelayError } from '../../relay/errors.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { LaunchctlEnv, REPLIES } from '../support/launchctl-env.js';
-import { CLI } from '../support/processes.js';
+import { cliArgs } from '../support/processes.js';
 
 function io(): CliIo & { out: () => string } {
   let out = '';
@@ -99,7 +99,7 @@ describe('launchd commands', () => {
     const s = setup();
     try {
       const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
+        execFile(process.execPath, [...cliArgs(), ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
           resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, stdout, stderr }));
       });
       const refused = await run(['install', '--config', s.config]);

@@ -27,7 +27,7 @@ export class DispatchEnv {
     this.store = new HubStore(join(t.dir, 'hub.db'), () => clock.now());
     this.store.events.relay('alice', 'KEY', 'store-1');
     const metrics = new Metrics();
-    metrics.counter('webhook_deliveries_total', 'attempts');
+    metrics.counter('webhook_deliveries_total', 'attempts', ['hook', 'result']);
     this.dispatchers = hooks.map((hook) => new WebhookDispatcher({ hook, store: this.store, clock, logger: silentLogger(), metrics }));
     for (const d of this.dispatchers) d.start();
   }

@@ -2,13 +2,14 @@
 // real JXA files through it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { OsascriptOptions } from '../../relay/messages-app/osascript.js';
 import type { MessagesDb } from '../../relay/simulator/messages-db.js';
 import { makeMessagesDb, tempDir } from './chatdb-env.js';
+import { bundledFakeOsascript } from './fake-osascript/bundle.js';
 import type { Scenario } from '../../relay/simulator/messages-app/scenario.js';
 
-export const FAKE_OSASCRIPT = fileURLToPath(new URL('./fake-osascript/osascript', import.meta.url));
+/** The fake osascript, bundled to plain JS once (a spawn costs Node's start, not tsx's). */
+export const FAKE_OSASCRIPT = bundledFakeOsascript();
 
 export class FakeMessages {
   readonly dir: string;

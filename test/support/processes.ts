@@ -1,12 +1,26 @@
-// Real child processes for end-to-end tests: the CLI under tsx (run to completion, or running with
-// its JSON log lines collected and waited on), and kill -9.
+// Real child processes for end-to-end tests: the CLI bundled from today's sources (run to completion,
+// or running with its JSON log lines collected and waited on), and kill -9.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { bundle } from './bundle.js';
 
 export const CLI = fileURLToPath(new URL('../../relay/cli.ts', import.meta.url));
 /** The compiled CLI (after `npm run build`), as production runs it: used by the benchmarks. */
 export const COMPILED_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+let bundledCli: string | undefined;
+
+/**
+ * The node arguments that run `imessage-relay`: relay/cli.ts bundled by esbuild (test/support/bundle.ts)
+ * into `.tmp/cli-<hash>/` of this repository, two folders deep like relay/<area>/, so the code's own
+ * `new URL('../../applescript/', import.meta.url)` look-ups find the repository's files. The same
+ * code tsx would run, without ~1 s of start-up CPU per process.
+ */
+export function cliArgs(): string[] {
+  bundledCli ??= bundle({ entries: { cli: CLI }, root: fileURLToPath(new URL('../../.tmp/', import.meta.url)), prefix: 'cli-' })['cli']!;
+  return [bundledCli];
+}
 
 const handedOut = new Set<number>();
 
@@ -44,11 +58,11 @@ export interface CliResult {
 
 /**
  * Runs `imessage-relay <args>` to completion (the one CLI runner of the test suite), in `cwd` if
- * given (tsx is loaded by its full address, so any folder will do), with `env` over the test's own.
+ * given (the bundle is named by its full path, so any folder will do), with `env` over the test's own.
  */
 export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number }; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], {
+    execFile(process.execPath, [...cliArgs(), ...args], {
       encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, ...opts.as,
     }, (err, stdout, stderr) => resolve({
       code: err === null ? 0 : (err as { killed?: boolean }).killed === true ? -1 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1, stdout, stderr,
@@ -74,7 +88,7 @@ export class CliProcess {
   /** `prefix`: a program that runs the CLI, e.g. `ip netns exec <ns>` (a daemon in a network namespace). */
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, compiled = false, prefix: readonly string[] = []) {
     const [file, ...pre] = [...prefix, process.execPath];
-    this.child = spawn(file!, [...pre, ...(compiled ? [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), COMPILED_CLI, ...args] : ['--import', 'tsx', CLI, ...args])], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(file!, [...pre, ...(compiled ? [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), COMPILED_CLI, ...args] : [...cliArgs(), ...args])], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString();
       const parts = (this.partial + d.toString()).split('\n');

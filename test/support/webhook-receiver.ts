@@ -32,6 +32,8 @@ export interface Post {
   readonly id: string;
   readonly attempt: number;
   readonly ok: boolean;
+  /** The request's headers (lower-case names). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export class WebhookReceiver {
@@ -71,7 +73,7 @@ export class WebhookReceiver {
         const parsed = this.failWith === null ? JSON.parse(body) as Received['body'] : null;
         if (parsed === null || this.failWhen?.(parsed) === true) {
           this.failures++;
-          this.posts.push({ id, attempt, ok: false });
+          this.posts.push({ id, attempt, ok: false, headers: { ...req.headers } });
           res.writeHead(this.failWith ?? 500);
           res.end('failing on purpose');
           return;
@@ -79,7 +81,7 @@ export class WebhookReceiver {
         const ok = referenceVerify(this.secret, String(req.headers['x-relay-timestamp'] ?? ''), body, String(req.headers['x-relay-signature'] ?? ''), Math.floor(Date.now() / 1000));
         const r: Received = { id, body: parsed, signatureOk: ok, attempt, raw: { headers: { ...req.headers }, body }, at: Date.now() };
         this.received.push(r);
-        this.posts.push({ id, attempt, ok: true });
+        this.posts.push({ id, attempt, ok: true, headers: { ...req.headers } });
         res.writeHead(200);
         res.end('ok');
         this.onReceived?.(r);

@@ -59,8 +59,8 @@ function harness(settings: Partial<TunnelConfig>) {
       const v = await w.check();
       return { code: v.code, ran: ran.slice(before).map((a) => a.join(' ')) };
     },
-    counted: (action: string, result: string): number => {
-      const m = new RegExp(`^imessage_relay_tunnel_heal_actions_total\\{action="${action}",result="${result}"\\} (\\d+)$`, 'm').exec(metrics.render());
+    counted: async (action: string, result: string): Promise<number> => {
+      const m = new RegExp(`^imessage_relay_tunnel_heal_actions_total\\{action="${action}",result="${result}"\\} (\\d+)$`, 'm').exec(await metrics.render());
       return m === null ? 0 : Number(m[1]);
     },
   };
@@ -83,21 +83,21 @@ describe('tunnel healer', () => {
     assert.deepEqual(stale, { code: 'TUNNEL_STALE', ran: [SET] }, 'silent 181 s: the name is looked up again and the peer moved, no restart yet');
     assert.match(h.watchdog.status.reason!, /^nothing received from 203\.0\.113\.5:51820 for 181 s \(last handshake 286 s ago\)$/);
     assert.deepEqual(h.lookups, ['hub.example.net']);
-    assert.equal(h.counted('endpoint', 'changed'), 1);
+    assert.equal(await h.counted('endpoint', 'changed'), 1);
     const moved = h.logs.find((l) => l.msg === 'tunnel endpoint moved');
     assert.deepEqual([moved?.['from'], moved?.['address'], moved?.['level']], ['203.0.113.5:51820', '198.51.100.7:51820', 30]);
 
     assert.deepEqual(await h.after(9), { code: 'TUNNEL_STALE', ran: [] }, 'the new endpoint gets 10 s');
     assert.deepEqual(await h.after(1), { code: 'TUNNEL_STALE', ran: [DOWN, UP] }, 'the same address again: restart (down, then up)');
-    assert.equal(h.counted('endpoint', 'unchanged'), 1);
-    assert.equal(h.counted('restart', 'ok'), 1);
+    assert.equal(await h.counted('endpoint', 'unchanged'), 1);
+    assert.equal(await h.counted('restart', 'ok'), 1);
     assert.deepEqual(await h.after(19), { code: 'TUNNEL_STALE', ran: [] });
     assert.deepEqual(await h.after(1), { code: 'TUNNEL_STALE', ran: [DOWN, UP] }, 'second restart 20 s after the first');
     assert.deepEqual(await h.after(39), { code: 'TUNNEL_STALE', ran: [] });
     assert.deepEqual(await h.after(1), { code: 'TUNNEL_STALE', ran: [DOWN, UP] }, 'third 40 s after');
     assert.deepEqual(await h.after(39), { code: 'TUNNEL_STALE', ran: [] });
     assert.deepEqual(await h.after(1), { code: 'TUNNEL_STALE', ran: [DOWN, UP] }, 'then every 40 s (the cap)');
-    assert.equal(h.counted('restart', 'ok'), 4);
+    assert.equal(await h.counted('restart', 'ok'), 4);
     assert.equal(h.logs.filter((l) => l.msg === 'tunnel restarting' && l.level === 40).length, 4);
 
     h.peer({ latestHandshake: Math.floor(h.clock.t / 1000) + 5, rxBytes: 3000 });
@@ -119,14 +119,14 @@ describe('tunnel healer', () => {
     assert.deepEqual(await h.after(29), { code: 'TUNNEL_NO_INTERFACE', ran: [] }, 'a tunnel still coming up is given 30 s');
     assert.deepEqual(await h.after(1), { code: 'TUNNEL_NO_INTERFACE', ran: [KICK] });
     assert.deepEqual(h.lookups, [], 'no interface to set an endpoint on');
-    assert.equal(h.counted('restart', 'failed'), 1);
+    assert.equal(await h.counted('restart', 'failed'), 1);
     const failed = h.logs.find((l) => l.msg === 'tunnel restart failed');
     assert.equal(failed?.['code'], 'TUNNEL_RESTART_FAILED');
     assert.match(String(failed?.['err']), /`sudo -n launchctl kickstart -k system\/com\.example\.wg` failed \(exit 1\): sudo: a password is required/);
     h.outcome.delete(KICK);
     assert.deepEqual(await h.after(9), { code: 'TUNNEL_NO_INTERFACE', ran: [] });
     assert.deepEqual(await h.after(1), { code: 'TUNNEL_NO_INTERFACE', ran: [KICK] });
-    assert.equal(h.counted('restart', 'ok'), 1);
+    assert.equal(await h.counted('restart', 'ok'), 1);
   });
 
   it('a lookup that fails, or a `wg set` that fails, is counted and the restart runs; a down that fails before an up that works is a restart that worked', async () => {
@@ -134,14 +134,14 @@ describe('tunnel healer', () => {
     h.outcome.set(DOWN, { exitCode: 1, stderr: 'wg-quick: `wg0\' is not a WireGuard interface' });
     h.address = Object.assign(new Error('getaddrinfo ENOTFOUND hub.example.net'), { code: 'ENOTFOUND' });
     assert.deepEqual(await h.after(181), { code: 'TUNNEL_STALE', ran: [DOWN, UP] });
-    assert.equal(h.counted('endpoint', 'unresolved'), 1);
-    assert.equal(h.counted('restart', 'ok'), 1);
+    assert.equal(await h.counted('endpoint', 'unresolved'), 1);
+    assert.equal(await h.counted('restart', 'ok'), 1);
     const unresolved = h.logs.find((l) => l.msg === 'tunnel endpoint not re-resolved');
     assert.deepEqual([unresolved?.['code'], unresolved?.['err']], ['TUNNEL_RESOLVE_FAILED', 'could not resolve hub.example.net: ENOTFOUND']);
     h.address = '198.51.100.7';
     h.outcome.set(SET, { exitCode: 1, stderr: 'Unable to modify interface: Operation not permitted' });
     assert.deepEqual(await h.after(10), { code: 'TUNNEL_STALE', ran: [SET, DOWN, UP] });
-    assert.equal(h.counted('endpoint', 'failed'), 1);
+    assert.equal(await h.counted('endpoint', 'failed'), 1);
     assert.equal(h.logs.find((l) => l.msg === 'tunnel endpoint not set')?.['code'], 'TUNNEL_PERMISSION');
   });
 
@@ -156,7 +156,7 @@ describe('tunnel healer', () => {
     assert.deepEqual(h.lookups, ['hub.example.net']);
     const watchOnly = harness({ endpoint: null, restartCommand: null });
     assert.deepEqual(await watchOnly.after(600), { code: 'TUNNEL_STALE', ran: [] });
-    assert.doesNotMatch(watchOnly.metrics.render(), /tunnel_heal_actions_total/);
+    assert.doesNotMatch(await watchOnly.metrics.render(), /tunnel_heal_actions_total/);
   });
 
   it('only an endpoint: the lookup at each step, never a restart', async () => {
@@ -164,7 +164,7 @@ describe('tunnel healer', () => {
     assert.deepEqual(await h.after(181), { code: 'TUNNEL_STALE', ran: [] });
     assert.deepEqual(await h.after(10), { code: 'TUNNEL_STALE', ran: [] });
     assert.deepEqual(h.lookups, ['hub.example.net', 'hub.example.net']);
-    assert.equal(h.counted('endpoint', 'unchanged'), 2);
+    assert.equal(await h.counted('endpoint', 'unchanged'), 2);
   });
 });
 

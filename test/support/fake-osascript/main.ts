@@ -14,10 +14,13 @@ if (args[0] !== '-l' || args[1] !== 'JavaScript' || args[2] === undefined) {
   process.exit(2);
 }
 const scenario = withChats(JSON.parse(readFileSync(process.env['FAKE_MESSAGES_SCENARIO'] ?? '', 'utf8')) as Scenario);
-const updater = fileURLToPath(new URL('./updater.ts', import.meta.url));
+// Bundled (test/support/fake-osascript/bundle.ts) the updater is plain JS beside this file; run from
+// source it goes through tsx.
+const bundled = !import.meta.url.endsWith('.ts');
+const updater = fileURLToPath(new URL(bundled ? './updater.mjs' : './updater.ts', import.meta.url));
 const r = runJxa(args[2], args.slice(3), scenario, (row) => {
   if ((scenario.outcome ?? 'delivered') === 'ghost') return;
-  spawn(process.execPath, ['--import', 'tsx', updater, JSON.stringify({ scenario, rows: [row] })], { detached: true, stdio: 'ignore' }).unref();
+  spawn(process.execPath, [...(bundled ? [] : ['--import', 'tsx']), updater, JSON.stringify({ scenario, rows: [row] })], { detached: true, stdio: 'ignore' }).unref();
 });
 process.stdout.write(r.stdout);
 process.stderr.write(r.stderr);
