@@ -14,6 +14,7 @@ import { writeNewKeyFile } from '../../relay/link/keys.js';
 import { silentLogger } from '../../relay/logger.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { inProcessHubConfig } from '../support/in-process-hub.js';
+import { RelayEnv } from '../support/relay-env.js';
 import { checkHubResponse, hubFetch, validatorAt } from '../support/openapi-contract.js';
 import { HTTP_METHODS, matchRoute, OPENAPI_FILE, openApiDoc, operations } from '../support/openapi-routes.js';
 
@@ -175,6 +176,19 @@ describe('the hub and its OpenAPI document', () => {
       const res = await hubFetch(`${base}${path}`, { headers: auth });
       assert.equal(res.status, 404, path);
     }
+  });
+});
+
+describe('the hub process', () => {
+  const env = new RelayEnv();
+  after(() => env.close());
+
+  it('serves the document from where the running daemon finds it (`imessage-relay hub`)', async () => {
+    await env.prepare({ webhook: false });
+    await env.startHub();
+    const res = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/openapi.json`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(OPENAPI_FILE));
   });
 });
 
