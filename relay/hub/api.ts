@@ -1,6 +1,6 @@
 // The assistant API on the hub (README "Assistant API"): send commands (text or files), their status,
 // chats, events by long-poll, dead letters, uploads and attachments (api-files.ts); plus /health and
-// /metrics. Bearer token on everything under /v1 (and for /health's detail). Every answer carries an
+// /metrics. Bearer token on everything under /v1 but its OpenAPI document (and for /health's detail). Every answer carries an
 // X-Request-Id; an unexpected failure is a bare 500 INTERNAL whose detail goes to the log.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +19,7 @@ import { accountParam, chatRoutes } from './api-chats.js';
 import { rowsRoute } from './api-rows.js';
 import type { RelayAccess } from './relay-access.js';
 import { waitForSend } from './send-wait.js';
+import { serveOpenApi } from './openapi-doc.js';
 
 export interface ApiDeps {
   readonly token: string;
@@ -93,6 +94,8 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       throw new HttpError(400, 'BAD_PATH', 'the request target is not a valid path');
     }
     if (!url.pathname.startsWith('/v1/')) throw new HttpError(404, 'NOT_FOUND', `no such path ${url.pathname}`);
+    // The contract itself needs no token (a client reads it before it has one).
+    if (url.pathname === '/v1/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) return serveOpenApi(req, res);
     if (!bearerMatches(req, deps.token)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
     const parts = url.pathname.split('/').filter((p) => p !== '');
     const method = req.method ?? 'GET';

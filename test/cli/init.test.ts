@@ -14,6 +14,7 @@ import { main } from '../../relay/cli.js';
 import type { CliIo } from '../../relay/cli/io.js';
 import { makeMessagesDb, tempDir } from '../support/chatdb-env.js';
 import { CliProcess, freePort, runCli } from '../support/processes.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const json = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
 const mode = (file: string): number => statSync(file).mode & 0o777;
@@ -81,7 +82,7 @@ describe('imessage-relay init', () => {
       mac = new CliProcess(['run', '--config', mi.config], { ...NO_ENV_CONFIG, HOME: home });
       await mac.waitForLog(/^link up$/, 30_000);
       const token = readFileSync(hi.tokenFile, 'utf8').trim();
-      const apiGet = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${api}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const apiGet = (path: string): Promise<Response> => hubFetch(`http://127.0.0.1:${api}${path}`, { headers: { authorization: `Bearer ${token}` } });
       const report = await (await apiGet('/health')).json() as { components: { relays: { state: string; connected: string[] } } };
       assert.equal(report.components.relays.state, 'ok');
       assert.deepEqual(report.components.relays.connected, ['alice']);

@@ -12,12 +12,13 @@ import { sleep, waitFor } from '../support/chatdb-env.js';
 import { doctorJson } from '../support/doctor-run.js';
 import { runCli } from '../support/processes.js';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const MAC_LINES = ['config', 'daemon', 'key file', 'chat.db', 'Messages', 'clock', 'tunnel', 'hub link', 'disk space', 'outbox', 'launchd agent'];
 
 /** The hub's count of handshakes whose relay proved its key (a session it registered). */
 async function provenHandshakes(env: RelayEnv): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+  const text = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
   return Number(/^imessage_relay_link_handshakes_total\{result="proven"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 

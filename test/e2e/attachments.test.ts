@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { encodeAttributedBody } from '../../relay/simulator/typedstream-writer.js';
 import { sleep, waitFor } from '../support/chatdb-env.js';
 import { ALICE, DM, RelayEnv, TOKEN, attachmentFromAlice, fetchAttachment } from '../support/relay-env.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const GROUP = 'iMessage;+;chat888000000000000001';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -32,7 +33,7 @@ function form(fields: Record<string, string>, file?: { bytes: Buffer; name: stri
 }
 
 const postForm = (env: RelayEnv, body: FormData, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, { method: 'POST', body, headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
+  hubFetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, { method: 'POST', body, headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
 
 describe('attachments', () => {
   const env = new RelayEnv();
@@ -81,7 +82,7 @@ describe('attachments', () => {
 
   it('an uploaded file sent by reference to a group ends sent; a repeated Idempotency-Key sends it once', async () => {
     const bytes = randomBytes(300_000);
-    const up = await fetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=${encodeURIComponent('notes.pdf')}`, {
+    const up = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=${encodeURIComponent('notes.pdf')}`, {
       method: 'POST', body: bytes, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/pdf' },
     });
     assert.equal(up.status, 201);
@@ -116,16 +117,16 @@ describe('attachments', () => {
   });
 
   it('refuses what it cannot send: too large (413), empty, no text nor file, an unknown file id, a broken multipart body', async () => {
-    const big = await fetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=big.bin`, { method: 'POST', body: new Uint8Array(3_000_001), headers: { authorization: `Bearer ${TOKEN}` } });
+    const big = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=big.bin`, { method: 'POST', body: new Uint8Array(3_000_001), headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(big.status, 413);
     assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'FILE_TOO_LARGE');
-    const empty = await fetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=e.bin`, { method: 'POST', body: new Uint8Array(0), headers: { authorization: `Bearer ${TOKEN}` } });
+    const empty = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=e.bin`, { method: 'POST', body: new Uint8Array(0), headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(empty.status, 400);
     const none = await postForm(env, form({ chat_guid: DM }));
     assert.equal(none.status, 400);
     const unknown = await env.api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, file_id: '00000000-0000-4000-8000-000000000000' }) });
     assert.equal(unknown.status, 404);
-    const broken = await fetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, {
+    const broken = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, {
       method: 'POST', body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nno end', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'multipart/form-data; boundary=xyz' },
     });
     assert.equal(broken.status, 400);
@@ -141,7 +142,7 @@ describe('attachments', () => {
     await waitFor(() => env.receiver.received.some((r) => r.body.event['guid'] === row.guid), 'message event');
     const ev = env.receiver.received.find((r) => r.body.event['guid'] === row.guid)!.body.event as { attachments: Array<{ url: string; missing: boolean }> };
     assert.equal(ev.attachments[0]!.url, '/v1/attachments/at_0_LATE');
-    const pending = await fetch(`http://127.0.0.1:${env.apiPort}${ev.attachments[0]!.url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const pending = await hubFetch(`http://127.0.0.1:${env.apiPort}${ev.attachments[0]!.url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(pending.status, 503);
     assert.equal(pending.headers.get('retry-after'), '2');
     // The download arrives in two pieces; only the complete file travels.
@@ -166,10 +167,10 @@ describe('attachments', () => {
     const missing = await fetchAttachment(env, '/v1/attachments/at_0_GONE', 10_000);
     assert.equal(missing.status, 410);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'ATTACHMENT_MISSING');
-    const unknown = await fetch(`http://127.0.0.1:${env.apiPort}/v1/attachments/at_0_NOPE`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const unknown = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/attachments/at_0_NOPE`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(unknown.status, 404);
     // Nothing fails silently: both sides count what became of each file.
-    const hubMetrics = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+    const hubMetrics = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
     assert.match(hubMetrics, /attachments_total\{state="too_large"\} 1/);
     assert.match(hubMetrics, /attachments_total\{state="missing"\} 1/);
     assert.match(hubMetrics, /attachments_total\{state="ready"\} [1-9]/);
@@ -247,7 +248,7 @@ describe('attachments survive kill -9', () => {
   it('a file whose bytes changed on the way is refused by the relay before Messages sees it', async () => {
     await env.mac!.stop();
     const bytes = randomBytes(400_000);
-    const up = await fetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=a.bin`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${TOKEN}` } });
+    const up = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/files?name=a.bin`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${TOKEN}` } });
     const f = await up.json() as { id: string };
     const res = await env.api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_guid: DM, file_id: f.id }) });
     const c = await res.json() as Command;

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { encodeAttributedBody } from '../support/typedstream-encoder.js';
 import { waitFor } from '../support/chatdb-env.js';
 import { ALICE, DM, RelayEnv, TOKEN } from '../support/relay-env.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 describe('relay → hub → webhook, end to end', () => {
   const env = new RelayEnv();
@@ -93,10 +94,10 @@ describe('relay → hub → webhook, end to end', () => {
     assert.equal(got.status, 200);
     assert.ok(['queued', 'sending', 'sent', 'delivered'].includes((await got.json() as { status: string }).status));
     assert.equal((await env.api('/v1/messages/no-such-id')).status, 404);
-    const unauth = await fetch(`http://127.0.0.1:${env.apiPort}/v1/chats`);
+    const unauth = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/chats`);
     assert.equal(unauth.status, 401);
     assert.equal(((await unauth.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
-    const wrong = await fetch(`http://127.0.0.1:${env.apiPort}/v1/chats`, { headers: { authorization: `Bearer ${TOKEN}x` } });
+    const wrong = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/chats`, { headers: { authorization: `Bearer ${TOKEN}x` } });
     assert.equal(wrong.status, 401);
     const bad = await env.api('/v1/messages', { method: 'POST', body: JSON.stringify({ text: 'no target' }) });
     assert.equal(bad.status, 400);

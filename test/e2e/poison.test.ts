@@ -15,6 +15,7 @@ import { EVENT_LIMITS } from '../../relay/model/event-limits.js';
 import { waitFor } from '../support/chatdb-env.js';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
 import { encodeAttributedBody } from '../support/typedstream-encoder.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const LINK = { heartbeatMs: 1000, deadAfterMs: 3000, backoffBaseMs: 50, backoffCapMs: 500 };
 
@@ -93,7 +94,7 @@ describe('an event the hub refuses', () => {
     assert.match(relay, /imessage_relay_outbox_dead_letters_total\{code="ITEM_TOO_LARGE"\} 1\n/);
     assert.match(relay, /imessage_relay_outbox_dead_letters 1\n/);
     assert.match(relay, /imessage_relay_reconnects_total 0\n/);
-    const hub = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+    const hub = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
     assert.match(hub, /imessage_relay_items_refused_total\{code="ITEM_TOO_LARGE"\} 1\n/);
     const db = new Database(join(env.dir, 'mac', 'relay.db'), { readonly: true });
     try {

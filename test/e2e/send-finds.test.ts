@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../support/chatdb-env.js';
 import { ALICE, DM, RelayEnv, TOKEN } from '../support/relay-env.js';
 import { fromMeRows, postSend, sendsOf, sendStatus } from '../support/send-api.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 /** The same DM as macOS 26 names it; Messages' scripting layer resolves it to a phantom (ghost row). */
 const ANY_DM = 'any;-;+15555550123';
@@ -66,7 +67,7 @@ describe('the sender finds the rows its sends made', () => {
     const f = new FormData();
     f.set('chat_guid', DM);
     f.set('file', new Blob([new Uint8Array(randomBytes(1_500_000))], { type: 'application/octet-stream' }), 'big.bin');
-    const res = await fetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, { method: 'POST', body: f, headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await hubFetch(`http://127.0.0.1:${env.apiPort}/v1/messages`, { method: 'POST', body: f, headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 202, await res.clone().text());
     const id = ((await res.json()) as { id: string }).id;
     const c = await sendStatus(env, id, ['failed', 'unknown', 'delivered', 'sent']);

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { waitFor } from '../support/chatdb-env.js';
 import { freePort } from '../support/processes.js';
 import { ALICE, DM, RelayEnv } from '../support/relay-env.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 describe('webhooks when the receiver fails', () => {
   it('retries until the receiver recovers, then delivers each event once; a dead receiver fills the dead-letter list', async () => {
@@ -45,7 +46,7 @@ describe('webhooks when the receiver fails', () => {
       }
       assert.equal(dead.length, 20);
       assert.ok(dead.every((d) => d.hook === 'broken' && d.attempts === 3 && d.last_error !== ''));
-      const health = await fetch(`http://127.0.0.1:${env.apiPort}/health`);
+      const health = await hubFetch(`http://127.0.0.1:${env.apiPort}/health`);
       assert.equal(health.status, 503);
       assert.match(((await health.json()) as { components: { webhooks: { reason: string } } }).components.webhooks.reason, /dead-letter/);
       const retry = await env.api(`/v1/dead-letters/broken/${dead[0]!.seq}/retry`, { method: 'POST' });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DM, RelayEnv, TOKEN } from '../support/relay-env.js';
 import { waitFor } from '../support/chatdb-env.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 type ErrorBody = { error: { code: string; message: string; request_id: string } };
 type Command = { id: string; followed_by?: { id: string } };
@@ -101,7 +102,7 @@ describe('hub API hygiene', () => {
   });
 
   it('/health without the token shows states and reasons only; with it, the detail', async () => {
-    const hub = await fetch(`http://127.0.0.1:${env.apiPort}/health`);
+    const hub = await hubFetch(`http://127.0.0.1:${env.apiPort}/health`);
     const text = await hub.text();
     assert.doesNotMatch(text, /alice/, 'no account name');
     const body = JSON.parse(text) as { status: string; components: Record<string, Record<string, unknown>> };
@@ -109,9 +110,9 @@ describe('hub API hygiene', () => {
     for (const [name, c] of Object.entries(body.components)) {
       assert.deepEqual(Object.keys(c).filter((k) => !['state', 'reason', 'code', 'failures'].includes(k)), [], `${name} shows only state, reason and code`);
     }
-    const wrong = await (await fetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: 'Bearer not-the-token-at-all' } })).text();
+    const wrong = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: 'Bearer not-the-token-at-all' } })).text();
     assert.doesNotMatch(wrong, /alice/);
-    const full = (await (await fetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { components: { relays: { connected: string[] } } };
+    const full = (await (await hubFetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { components: { relays: { connected: string[] } } };
     assert.deepEqual(full.components.relays.connected, ['alice']);
 
     // The Mac has no API token: its /health never shows the account (or any handle), only states and reasons.

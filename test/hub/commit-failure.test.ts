@@ -14,9 +14,10 @@ import { createLogger } from '../../relay/logger.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { rawLink, type RawLink } from '../support/raw-link.js';
 import { inProcessHubConfig } from '../support/in-process-hub.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const TOKEN = 'commit-test-token-0123456789';
-const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null });
+const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null, truncated: false });
 const items = (seq: number, guid: string): LinkMessage => ({ t: 'items', items: [{ seq, type: 'event', id: `message:${guid}`, body: event(guid) }] });
 
 describe('a hub that cannot commit', () => {
@@ -43,7 +44,7 @@ describe('a hub that cannot commit', () => {
         return { link, acked: welcome?.t === 'welcome' ? welcome.acked : -1 };
       };
       const stored = async (): Promise<string[]> => {
-        const res = await fetch(`http://127.0.0.1:${ports.apiPort}/v1/events?after=0&limit=100`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        const res = await hubFetch(`http://127.0.0.1:${ports.apiPort}/v1/events?after=0&limit=100`, { headers: { authorization: `Bearer ${TOKEN}` } });
         return ((await res.json()) as { events: Array<{ event: { guid: string } }> }).events.map((e) => e.event.guid);
       };
       const acks = (l: RawLink): number[] => l.received.flatMap((m) => (m.t === 'ack' ? [m.seq] : []));

@@ -8,6 +8,7 @@ import { waitFor } from '../support/chatdb-env.js';
 import { pinRelay, relayKeys } from '../support/hub-edits.js';
 import { ALICE, DM, RelayEnv, TOKEN } from '../support/relay-env.js';
 import { RawWs, rawHandshake } from '../support/raw-ws-frames.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 type Outcome = 'answered' | 'limited' | 'other';
 
@@ -21,12 +22,12 @@ describe('hellos with a known relay key from an impostor', () => {
   let bob: KeyPair;
 
   const metric = async (line: string): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+    const text = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
     const hit = text.split('\n').find((l) => l.startsWith(`imessage_relay_${line} `));
     return hit === undefined ? 0 : Number(hit.split(' ').at(-1));
   };
   const relaysHealth = async (): Promise<{ state: string; connected: string[]; missing?: string[] }> => {
-    const body = await (await fetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { components: { relays: { state: string; connected: string[]; missing?: string[] } } };
+    const body = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { components: { relays: { state: string; connected: string[]; missing?: string[] } } };
     return body.components.relays;
   };
 

@@ -12,8 +12,9 @@ import type { LinkMessage } from '../../relay/link/codec.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { openRaw, rawLink, type RawLink } from '../support/raw-link.js';
 import { inProcessHubConfig } from '../support/in-process-hub.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
-const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null });
+const event = (guid: string): Record<string, unknown> => ({ kind: 'message', guid, rowid: 1, date: null, service: 'iMessage', sender: '+1555', chat: null, backlog: false, text: 'x', attachments: [], reply_to: null, mentions: [], decode_error: null, truncated: false });
 const items = (seq: number, guid: string): LinkMessage => ({ t: 'items', items: [{ seq, type: 'event', id: `message:${guid}`, body: event(guid) }] });
 
 describe('the hub under attack', () => {
@@ -34,7 +35,7 @@ describe('the hub under attack', () => {
     await waitFor(() => goodLink.received.some((m) => m.t === 'ack' && m.seq === goodSeq), `ack ${goodSeq}`);
   };
   const storedGuids = async (): Promise<string[]> => {
-    const res = await fetch(`http://127.0.0.1:${apiPort}/v1/events?after=0&limit=1000`, { headers: { authorization: 'Bearer attack-test-token-0123456789' } });
+    const res = await hubFetch(`http://127.0.0.1:${apiPort}/v1/events?after=0&limit=1000`, { headers: { authorization: 'Bearer attack-test-token-0123456789' } });
     return ((await res.json()) as { events: Array<{ event: { guid: string } }> }).events.map((e) => e.event.guid);
   };
 

@@ -13,6 +13,7 @@ import { createLogger } from '../../relay/logger.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { rawLink, type RawLink } from '../support/raw-link.js';
 import { inProcessHubConfig } from '../support/in-process-hub.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const TOKEN = 'refusal-test-token-0123456789';
 /** A small limit, as an in-process hub may have (the config's minimum is higher), so items stay one frame. */
@@ -37,7 +38,7 @@ async function connect(url: string, keys: KeyPair, store: string, cmdAcked = 0):
 }
 
 const api = (port: number, path: string, init: RequestInit = {}): Promise<Response> =>
-  fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+  hubFetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
 
 describe('the hub refuses one oversized item, not the link', () => {
   const tmp = tempDir();
@@ -81,7 +82,7 @@ describe('the hub refuses one oversized item, not the link', () => {
     assert.deepEqual(acks()[2], { t: 'ack', seq: 5 }, 'no refusals: no refused field');
     assert.deepEqual(await stored(), ['BEFORE', 'AFTER', 'LAST']);
     assert.equal(link.ws.readyState, link.ws.OPEN, 'the link stayed open');
-    const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+    const metrics = await (await hubFetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
     assert.match(metrics, /imessage_relay_items_refused_total\{code="ITEM_TOO_LARGE"\} 2\n/);
     assert.ok(logs.some((l) => l.includes('relay item refused: too large') && !l.includes(big)), 'logged, without the text');
   });

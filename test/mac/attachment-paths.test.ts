@@ -13,6 +13,7 @@ import { AttachmentStaging } from '../../relay/messages-app/staging.js';
 import { FILE_CHUNK_BYTES } from '../../relay/model/files.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { RelayEnv, attachmentFromAlice, fetchAttachment } from '../support/relay-env.js';
+import { hubFetch } from '../support/openapi-contract.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -70,7 +71,7 @@ describe('incoming attachments are read only under attachments.roots', () => {
     const warned = env.mac!.lines.filter((l) => l.msg.startsWith('attachment not sent to the hub')).map((l) => l['code']);
     assert.deepEqual(warned.sort(), rows.map(([, , c]) => c).sort());
     assert.ok(!env.mac!.stdout.includes('secret.txt') && !env.mac!.stdout.includes('/etc/hostname'), 'no path in the log');
-    const hubMetrics = await (await fetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
+    const hubMetrics = await (await hubFetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text();
     assert.match(hubMetrics, /attachments_total\{state="symlink"\} 3/);
   });
 

@@ -9,6 +9,7 @@ import { CliProcess, freePort } from './processes.js';
 import { FAKE_OSASCRIPT } from './fake-messages.js';
 import type { Scenario } from '../../relay/simulator/messages-app/scenario.js';
 import { WebhookReceiver } from './webhook-receiver.js';
+import { hubFetch } from './openapi-contract.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const SECRET = 'webhook-secret-0123456789';
@@ -118,8 +119,9 @@ export class RelayEnv {
     await this.mac!.waitForLog(/^link up$/);
   }
 
+  /** A request to the hub's API with the token (and a JSON type); its answer is checked against openapi.json. */
   api(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`http://127.0.0.1:${this.apiPort}${path}`, {
+    return hubFetch(`http://127.0.0.1:${this.apiPort}${path}`, {
       ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
     });
   }
@@ -188,7 +190,7 @@ export function attachmentFromAlice(env: RelayEnv, attachment: AttachmentSpec): 
 export async function fetchAttachment(env: RelayEnv, url: string, timeoutMs = 15_000): Promise<Response> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${env.apiPort}${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await hubFetch(`http://127.0.0.1:${env.apiPort}${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     if ((res.status !== 503 && res.status !== 404) || Date.now() > until) return res;
     await res.arrayBuffer();
     await sleep(100);
