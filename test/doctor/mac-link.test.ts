@@ -128,6 +128,8 @@ describe('doctor on the Mac, with a real hub', () => {
     env.writer.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
     env.writer.insert({ chat: DM, handle: ALICE, text: 'hello' });
     await waitFor(() => env.receiver.received.length === 1, 'the webhook', 15_000);
+    // The receiver has the body before the hub has read its answer and closed the delivery.
+    await until(async () => /^imessage_relay_webhook_backlog 0$/m.test(await (await hubFetch(`http://127.0.0.1:${env.apiPort}/metrics`)).text()), 'the hub to close the delivery');
     await until(async () => (await env.health()).status === 200, 'the daemon healthy');
     const linkUps = (): number => env.mac!.lines.filter((l) => l.msg === 'link up').length;
     const [proven, ups] = [await provenHandshakes(env), linkUps()];
