@@ -4,6 +4,7 @@
 // process exits 0 within 500 ms of stdin EOF.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync } from 'node:fs';
 import { LAUNCHER } from './imsg-build.js';
 
 export type Line = Record<string, unknown> & { jsonrpc: '2.0'; id?: unknown; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { code: number; message: string; data?: unknown } };
@@ -38,6 +39,8 @@ export class ImsgProcess {
   readonly lines: Line[] = [];
   /** Stdout lines that are not a JSON-RPC 2.0 object (must stay empty). */
   readonly impure: string[] = [];
+  /** Attachment files named (missing: false) by a message line, and whether each was a regular file when its line arrived. */
+  readonly filesAtLine = new Map<string, boolean>();
   stdout = '';
   stderr = '';
   private tail = '';
@@ -57,7 +60,10 @@ export class ImsgProcess {
       for (const p of parts) {
         try {
           const v = JSON.parse(p) as unknown;
-          if (typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Line).jsonrpc === '2.0') this.lines.push(v as Line);
+          if (typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Line).jsonrpc === '2.0') {
+            this.lines.push(v as Line);
+            this.noteFiles(v as Line);
+          }
           else this.impure.push(p);
         } catch {
           this.impure.push(p);
@@ -71,6 +77,19 @@ export class ImsgProcess {
       resolve({ code, signal, afterMs: this.eofAt === null ? Number.NaN : performance.now() - this.eofAt });
       for (const w of [...this.waiters]) w();
     }));
+  }
+
+  /** Records, the moment a line arrives, whether each attachment it names is on disk. */
+  private noteFiles(l: Line): void {
+    const msgs = l.method === 'message' ? [(l.params as { message: Msg }).message] : Array.isArray(l.result?.['messages']) ? l.result!['messages'] as Msg[] : [];
+    for (const m of msgs) {
+      for (const a of (m['attachments'] ?? []) as Array<{ original_path?: string; missing: boolean }>) {
+        if (a.missing || a.original_path === undefined) continue;
+        let file = false;
+        try { file = lstatSync(a.original_path).isFile(); } catch { file = false; }
+        this.filesAtLine.set(a.original_path, file);
+      }
+    }
   }
 
   /** Writes one raw line (LF added). */
@@ -124,10 +143,15 @@ export class ImsgProcess {
     assert.deepEqual(this.impure, [], 'stdout holds only JSON-RPC 2.0 objects, one per line');
     assert.equal(this.tail, '', 'no partial line on stdout');
     if (opts.stderr !== false) assert.equal(this.stderr, '', 'stderr stays silent in normal operation');
+    for (const [path, file] of this.filesAtLine) assert.ok(file, `${path} was a regular file when the line naming it was written`);
   }
 
-  /** Closes stdin (OpenClaw's way to stop it): exit 0 within 500 ms, and the purity checks. */
-  async close(): Promise<Exit> {
+  /**
+   * Closes stdin (OpenClaw's way to stop it): exit 0 within 500 ms, and the purity checks. `early`:
+   * stdin is closed before the process could have started (Node's own start-up is not counted then:
+   * only exit 0 within 10 s of the spawn is checked).
+   */
+  async close(opts: { early?: boolean } = {}): Promise<Exit> {
     this.eofAt = performance.now();
     this.child.stdin!.end();
     const exit = await Promise.race([this.exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
@@ -136,7 +160,8 @@ export class ImsgProcess {
       assert.fail('the process did not exit within 5 s of stdin EOF');
     }
     assert.equal(exit.code, 0, `exit status 0 after stdin EOF (stderr: ${this.stderr})`);
-    assert.ok(exit.afterMs <= 500, `exited ${exit.afterMs.toFixed(0)} ms after stdin EOF (at most 500)`);
+    if (opts.early === true) assert.ok(performance.now() - this.spawnedAt <= 10_000, 'exited within 10 s of the spawn');
+    else assert.ok(exit.afterMs <= 500, `exited ${exit.afterMs.toFixed(0)} ms after stdin EOF (at most 500)`);
     this.assertPure();
     return exit;
   }
