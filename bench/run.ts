@@ -9,6 +9,7 @@ import { e2eBench } from './e2e.js';
 import { linkBench } from './link.js';
 import { idleBench } from './idle.js';
 import { sendBench } from './send.js';
+import { imsgBench } from './imsg.js';
 
 export type Figures = Record<string, number>;
 
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (log: (name: string, value: number, unit: string) 
   e2e: e2eBench,
   idle: idleBench,
   send: sendBench,
+  imsg: imsgBench,
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

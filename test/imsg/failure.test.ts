@@ -82,8 +82,7 @@ describe('imsg-relay: failure and restart (contract §11, 46–50)', () => {
     await expectStream(p, [before.rowid]);
     await env.relay.hub!.kill9();
     const during = inbound('while the hub is down');
-    await env.relay.startHub();
-    await env.relay.mac!.waitForLog(/^link up$/);
+    await env.restartHub();
     const afterRow = inbound('after hub restart');
     await expectStream(p, [before.rowid, during.rowid, afterRow.rowid], 45_000);
     assert.equal(p.child.exitCode, null);
@@ -124,8 +123,7 @@ describe('imsg-relay: failure and restart (contract §11, 46–50)', () => {
     p.assertPure();
     // 49: the gateway restarts the channel.
     const missed = inbound('written while the hub was gone');
-    await env.relay.startHub();
-    await env.relay.mac!.waitForLog(/^link up$/);
+    await env.restartHub();
     const probe = env.spawn();
     const answer = await probe.request('chats.list', { limit: 1 }, 10_000);
     assert.ok(Array.isArray(answer.result!['chats']));

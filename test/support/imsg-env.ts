@@ -103,6 +103,17 @@ export class ImsgEnv {
     }
   }
 
+  /** Restarts the hub (after a kill) and resolves once the relay's link to it is up again. */
+  async restartHub(): Promise<void> {
+    const seen = this.relay.mac!.lines.length;
+    await this.relay.startHub();
+    const until = Date.now() + 30_000;
+    while (!this.relay.mac!.lines.slice(seen).some((l) => l.msg === 'link up')) {
+      if (Date.now() > until) throw new Error('the relay did not link up with the restarted hub');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** An inbound message from `handle` in `chat` (default: chat 7), as Messages writes it. */
   inbound(text: string, chat: string = DM7.guid, handle: string = DM7.handle): { rowid: number; guid: string } {
     return this.relay.writer.insert({ chat, handle, text });

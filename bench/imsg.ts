@@ -1,0 +1,79 @@
+// The `imsg-relay` command as OpenClaw runs it (bin/imsg-relay → dist), against a compiled hub + Mac
+// relay + simulated Messages: wall time per spawn of `status --json` and of the probe request; new
+// chat.db row → `message` line on stdout; `send` request → osascript started.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImsgEnv } from '../test/support/imsg-env.js';
+import { runImsg } from '../test/support/imsg-process.js';
+import { FAKE_OSASCRIPT } from '../test/support/fake-messages.js';
+import { percentile } from './support.js';
+
+type Log = (name: string, value: number, unit: string) => void;
+const SETTLE_MS = 500;
+const SPAWNS = 50;
+
+export async function imsgBench(log: Log): Promise<void> {
+  const env = new ImsgEnv();
+  env.relay.compiled = true;
+  // osascript started = the first thing the wrapper does (bash's clock, no fork), then the fake Messages.
+  const started = join(env.dir, 'osascript-started.log');
+  const wrapper = join(env.dir, 'osascript');
+  writeFileSync(wrapper, `#!/bin/bash\nprintf '%s\\n' "$EPOCHREALTIME" >> '${started}'\nexec '${FAKE_OSASCRIPT}' "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  writeFileSync(started, '');
+  try {
+    await env.start({ relay: { macExtra: { reader: { settleMs: SETTLE_MS, pollIntervalMs: 1000 } } } });
+    const mac = JSON.parse(readFileSync(env.relay.macConfig, 'utf8')) as { sender: Record<string, unknown> };
+    mac.sender['osascript'] = wrapper;
+    writeFileSync(env.relay.macConfig, JSON.stringify(mac));
+    await env.relay.mac!.stop();
+    await env.relay.startMac();
+    await env.relay.mac!.waitForLog(/^link up$/);
+
+    const status: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) status.push((await runImsg(['status', '--json'], { IMSG_RELAY_CONFIG: env.configFile })).ms);
+    log('imsg.status_json_spawn_ms_p50', percentile(status, 50), 'ms');
+    log('imsg.status_json_spawn_ms_p99', percentile(status, 99), 'ms');
+
+    const probes: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) {
+      const p = env.spawn();
+      await p.request('chats.list', { limit: 1 });
+      p.child.stdin!.end();
+      await p.exited;
+      probes.push(performance.now() - p.spawnedAt);
+    }
+    log('imsg.probe_spawn_ms_p50', percentile(probes, 50), 'ms (spawn → answer → stdin EOF → exit)');
+    log('imsg.probe_spawn_ms_p99', percentile(probes, 99), 'ms');
+
+    const watch = env.spawn();
+    await watch.subscribe({ attachments: false, include_reactions: true });
+    const rowToLine: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t0 = performance.now();
+      const row = env.inbound(`bench ${i}`);
+      await watch.message(row.rowid);
+      rowToLine.push(performance.now() - t0);
+    }
+    log('imsg.settle_ms', SETTLE_MS, 'ms (the reader settle window)');
+    log('imsg.row_to_line_ms_p50', percentile(rowToLine, 50), 'ms');
+    log('imsg.row_to_line_ms_p99', percentile(rowToLine, 99), 'ms');
+    log('imsg.row_to_line_p99_over_settle_ms', percentile(rowToLine, 99) - SETTLE_MS, 'ms (target ≤ 30)');
+
+    const sender = env.spawn();
+    const toOsascript: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const before = readFileSync(started, 'utf8').split('\n').filter((l) => l !== '').length;
+      const t0 = performance.timeOrigin + performance.now();
+      const r = await sender.request('send', { text: `bench send ${i}`, service: 'auto', region: 'US', transport: 'auto', chat_id: 7 }, 60_000);
+      if (r.error !== undefined) throw new Error(`send failed: ${JSON.stringify(r.error)}`);
+      const stamps = readFileSync(started, 'utf8').split('\n').filter((l) => l !== '');
+      toOsascript.push(Number(stamps[before]) * 1000 - t0);
+    }
+    log('imsg.send_to_osascript_ms_p50', percentile(toOsascript, 50), 'ms');
+    log('imsg.send_to_osascript_ms_p99', percentile(toOsascript, 99), 'ms (target ≤ 20)');
+    await Promise.all([watch.close(), sender.close()]);
+  } finally {
+    await env.stop();
+  }
+}
