@@ -63,6 +63,27 @@ export interface RawParticipantRow {
   handle: string;
 }
 
+/** One chat as the history queries list it (integers as BigInt). */
+export interface RawChatRow {
+  id: bigint;
+  guid: string;
+  identifier: string | null;
+  name: string | null;
+  style: bigint | null;
+  service: string | null;
+  /** Apple time of its newest message (null when it has none). */
+  last_date: bigint | null;
+}
+
+/** Bounds of one page of a chat's history (Apple times as BigInt, null = unbounded). */
+export interface HistoryBounds {
+  chat: number;
+  before: number;
+  start: bigint | null;
+  end: bigint | null;
+  limit: number;
+}
+
 /** Prepared statements for one connection. */
 export interface ChatDbQueries {
   /** Rows with ROWID > after, in ROWID order, at most `limit`. */
@@ -82,6 +103,16 @@ export interface ChatDbQueries {
   /** The highest ROWID whose date is at most the given Apple time. */
   readonly lastRowidAtOrBefore: Database.Statement<[bigint], bigint | null>;
   readonly dataVersion: Database.Statement<[], bigint>;
+  /** Chats, newest activity first, at most `limit` (history: `chats` query). */
+  readonly chats: Database.Statement<[number], RawChatRow>;
+  /** The chat with this ROWID. */
+  readonly chatById: Database.Statement<[number], RawChatRow>;
+  /** The most recently active chat with this guid or chat_identifier. */
+  readonly chatByKey: Database.Statement<[string, string], RawChatRow>;
+  /** A chat's message rows (no tapbacks, no group events) below `before`, newest first, within the date bounds. */
+  readonly historyPage: Database.Statement<[HistoryBounds], RawMessageRow>;
+  /** A chat's tapback rows above a ROWID, oldest first, at most `limit` (to add up on the messages they target). */
+  readonly reactionRows: Database.Statement<[number, number, number], RawMessageRow>;
 }
 
 /** Builds and prepares the reader's statements; columns this chat.db lacks read as NULL. */
@@ -126,5 +157,35 @@ export function prepareQueries(db: Database.Database, caps: Capabilities): ChatD
     rowidByGuid: big<[string], bigint>(db.prepare('SELECT ROWID FROM message WHERE guid = ?').pluck()),
     lastRowidAtOrBefore: big<[bigint], bigint | null>(db.prepare(`SELECT MAX(ROWID) FROM message WHERE ${caps.has('message', 'date') ? 'date' : 'NULL'} <= ?`).pluck()),
     dataVersion: big<[], bigint>(db.prepare('PRAGMA data_version').pluck()),
+    ...historyQueries(db, caps, select, from, big),
+  };
+}
+
+/** The statements of history and chat listing (the hub's link queries), on the same select as the reader's. */
+function historyQueries(db: Database.Database, caps: Capabilities, select: string, from: string,
+  big: <P extends unknown[], R>(s: Database.Statement) => Database.Statement<P, R>): Pick<ChatDbQueries, 'chats' | 'chatById' | 'chatByKey' | 'historyPage' | 'reactionRows'> {
+  const c = (column: string, as = column): string => (caps.has('chat', column) ? `c.${column} AS ${as}` : `NULL AS ${as}`);
+  const lastDate = caps.has('chat_message_join', 'message_date')
+    ? '(SELECT MAX(cmj.message_date) FROM chat_message_join cmj WHERE cmj.chat_id = c.ROWID)'
+    : `(SELECT MAX(${caps.has('message', 'date') ? 'mm.date' : 'NULL'}) FROM chat_message_join cmj JOIN message mm ON mm.ROWID = cmj.message_id WHERE cmj.chat_id = c.ROWID)`;
+  const chat = `SELECT c.ROWID AS id, c.guid AS guid, ${c('chat_identifier', 'identifier')}, ${c('display_name', 'name')}, ${c('style')},
+    ${c('service_name', 'service')}, ${lastDate} AS last_date FROM chat c`;
+  const assoc = caps.has('message', 'associated_message_type') ? 'COALESCE(m.associated_message_type, 0)' : '0';
+  const itemType = caps.has('message', 'item_type') ? 'COALESCE(m.item_type, 0)' : '0';
+  const date = caps.has('message', 'date') ? 'm.date' : 'NULL';
+  const inChat = 'm.ROWID IN (SELECT cmj.message_id FROM chat_message_join cmj WHERE cmj.chat_id = ?)';
+  return {
+    chats: big<[number], RawChatRow>(db.prepare(`${chat} ORDER BY last_date IS NULL, last_date DESC, c.ROWID DESC LIMIT ?`)),
+    chatById: big<[number], RawChatRow>(db.prepare(`${chat} WHERE c.ROWID = ?`)),
+    chatByKey: big<[string, string], RawChatRow>(db.prepare(`${chat} WHERE c.guid = ? OR ${caps.has('chat', 'chat_identifier') ? 'c.chat_identifier' : 'NULL'} = ?
+      ORDER BY last_date IS NULL, last_date DESC, c.ROWID DESC LIMIT 1`)),
+    historyPage: big<[HistoryBounds], RawMessageRow>(db.prepare(`SELECT ${select} ${from}
+      WHERE m.ROWID IN (SELECT cmj.message_id FROM chat_message_join cmj WHERE cmj.chat_id = @chat) AND m.ROWID < @before
+        AND ${itemType} = 0 AND ${assoc} IN (0, 2, 3)
+        AND (@start IS NULL OR ${date} >= @start) AND (@end IS NULL OR ${date} < @end)
+      ORDER BY m.ROWID DESC LIMIT @limit`)),
+    reactionRows: big<[number, number, number], RawMessageRow>(db.prepare(`SELECT ${select} ${from}
+      WHERE ${inChat} AND m.ROWID > ? AND (${assoc} BETWEEN 2000 AND 2007 OR ${assoc} BETWEEN 3000 AND 3007)
+      ORDER BY m.ROWID LIMIT ?`)),
   };
 }

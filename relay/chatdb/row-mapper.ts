@@ -49,6 +49,7 @@ function chatRef(row: RawMessageRow, participants: readonly string[]): ChatRef |
   if (row.chat_guid === null) return null;
   return {
     guid: row.chat_guid,
+    id: row.chat_rowid === null ? null : Number(row.chat_rowid),
     identifier: row.chat_identifier,
     name: row.chat_name !== null && row.chat_name !== '' ? boundName(row.chat_name) : null,
     is_group: num(row.chat_style) === 43 || row.chat_guid.includes(';+;'),

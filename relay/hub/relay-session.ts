@@ -1,6 +1,7 @@
 // The hub's conversation with one relay: wait for its hello, welcome it with what the hub already
 // holds, store its items durably before acknowledging them, and send it its queued commands. An item
 // (or a command) too large is refused on its own, never by closing the link.
+import { RelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SealedChannel } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
@@ -11,6 +12,7 @@ import type { HubStore } from '../store/hub-store.js';
 import type { StoredEvent } from '../store/hub-events.js';
 import { bytesOver, DEFAULT_MAX_ITEM_BYTES, tooLarge, type CommandItem, type ItemRefusal, type OutboxItem } from '../model/wire.js';
 import type { FileReceiver } from './file-receiver.js';
+import { RelayQueries } from './relay-queries.js';
 
 /** Bytes of command items per `commands` message, and how much may wait in the socket's buffer. */
 const FRAME_BUDGET = 1024 * 1024;
@@ -39,8 +41,31 @@ export interface HubSessionDeps {
 export class HubRelaySession {
   private welcomed = false;
   private cmdSent = 0;
+  private caps: ReadonlySet<string> = new Set();
+  private readonly queries: RelayQueries;
 
-  constructor(private readonly deps: HubSessionDeps) {}
+  constructor(private readonly deps: HubSessionDeps) {
+    this.queries = new RelayQueries((m) => deps.channel.send(m));
+  }
+
+  /** The highest command seq sent to the relay on this connection (a command above it certainly never left the hub). */
+  get commandsSent(): number {
+    return this.cmdSent;
+  }
+
+  /** True when the relay said in its hello that it understands `cap` (e.g. `query`). */
+  supports(cap: string): boolean {
+    return this.welcomed && this.caps.has(cap);
+  }
+
+  /**
+   * Asks the relay a read-only question over the link (PROTOCOL.md §4.3).
+   * @throws RelayError QUERY_UNSUPPORTED (an older relay: nothing is sent), QUERY_TIMEOUT, QUERY_FAILED, RELAY_OFFLINE
+   */
+  query(q: string, params: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+    if (!this.supports('query')) return Promise.reject(new RelayError('QUERY_UNSUPPORTED', 'this relay does not answer queries (an older version)'));
+    return this.queries.ask(q, params, timeoutMs);
+  }
 
   get account(): string {
     return this.deps.relay.account;
@@ -50,6 +75,7 @@ export class HubRelaySession {
     this.deps.channel.attach({
       message: (m) => this.onMessage(m),
       close: (code, why) => {
+        this.queries.closeAll();
         this.deps.logger.info({ account: this.account, code, why }, 'relay disconnected');
         this.deps.onClose(this);
       },
@@ -125,6 +151,7 @@ export class HubRelaySession {
         }
         const state = store.events.relay(relay.account, Buffer.from(relay.publicKey).toString('base64'), m.store);
         this.welcomed = true;
+        this.caps = new Set(m.caps ?? []);
         this.cmdSent = m.cmd_acked;
         channel.send({ t: 'welcome', v: PROTOCOL_VERSION, acked: state.acked, account: relay.account });
         this.deps.logger.info({ account: relay.account, fingerprint: relay.fingerprint, acked: state.acked, agent: m.agent }, 'relay connected');
@@ -149,6 +176,9 @@ export class HubRelaySession {
         case 'cmd_ack':
           store.commands.ack(relay.account, m.seq);
           this.sendCommands();
+          return;
+        case 'answer':
+          this.queries.answer(m);
           return;
         case 'bye':
           return;

@@ -5,8 +5,15 @@ import type { CommandItem, ItemRefusal, OutboxItem, OutboxItemType } from '../mo
 
 export type { CommandItem, ItemRefusal, OutboxItem } from '../model/wire.js';
 
+/** A query's failure as the relay answers it (PROTOCOL.md §4.3). */
+export interface AnswerError {
+  readonly code: string;
+  readonly message: string;
+}
+
 export type LinkMessage =
-  | { readonly t: 'hello'; readonly v: number; readonly agent: string; readonly store: string; readonly cmd_acked: number }
+  /** `caps`: optional features the relay understands (e.g. `query`); absent from older relays. */
+  | { readonly t: 'hello'; readonly v: number; readonly agent: string; readonly store: string; readonly cmd_acked: number; readonly caps?: readonly string[] }
   | { readonly t: 'welcome'; readonly v: number; readonly acked: number; readonly account: string }
   | { readonly t: 'items'; readonly items: readonly OutboxItem[] }
   /** `refused`: items ≤ seq the hub did not store, each with why (PROTOCOL.md §4.2); absent when none. */
@@ -15,7 +22,10 @@ export type LinkMessage =
   | { readonly t: 'cmd_ack'; readonly seq: number }
   | { readonly t: 'ping'; readonly n: number }
   | { readonly t: 'pong'; readonly n: number }
-  | { readonly t: 'bye'; readonly reason: string };
+  | { readonly t: 'bye'; readonly reason: string }
+  /** A read-only request from the hub, answered once by the relay (PROTOCOL.md §4.3); not durable. */
+  | { readonly t: 'query'; readonly id: number; readonly q: string; readonly params: Record<string, unknown> }
+  | { readonly t: 'answer'; readonly id: number; readonly result?: Record<string, unknown>; readonly error?: AnswerError };
 
 const bad = (why: string): never => {
   throw new RelayError('LINK_BAD_MESSAGE', `malformed link message: ${why}`);
@@ -55,6 +65,7 @@ export function decodeMessage(bytes: Uint8Array): LinkMessage {
   switch (m['t']) {
     case 'hello':
       if (!isSeq(m['v']) || typeof m['agent'] !== 'string' || typeof m['store'] !== 'string' || !isSeq(m['cmd_acked'])) bad('hello fields');
+      if (m['caps'] !== undefined && (!Array.isArray(m['caps']) || m['caps'].length > 64 || !m['caps'].every((c) => typeof c === 'string' && c.length <= 64))) bad('hello caps');
       break;
     case 'welcome':
       if (!isSeq(m['v']) || !isSeq(m['acked']) || typeof m['account'] !== 'string') bad('welcome fields');
@@ -89,6 +100,17 @@ export function decodeMessage(bytes: Uint8Array): LinkMessage {
     case 'bye':
       if (typeof m['reason'] !== 'string') bad('bye reason');
       break;
+    case 'query':
+      if (!isSeq(m['id']) || typeof m['q'] !== 'string' || !isObj(m['params'])) bad('query fields');
+      break;
+    case 'answer': {
+      const err = m['error'];
+      if (!isSeq(m['id'])) bad('answer id');
+      if ((m['result'] === undefined) === (err === undefined)) bad('answer needs exactly one of result and error');
+      if (m['result'] !== undefined && !isObj(m['result'])) bad('answer result');
+      if (err !== undefined && (!isObj(err) || typeof err['code'] !== 'string' || typeof err['message'] !== 'string')) bad('answer error');
+      break;
+    }
     default:
       bad(`unknown type ${JSON.stringify(m['t'])}`);
   }

@@ -23,10 +23,12 @@ import { macHealth } from './mac-health.js';
 import { macMetrics } from './mac-metrics.js';
 import { MacLinkSession } from './link-session.js';
 import { SentRows } from '../chatdb/sent-rows.js';
+import { ChatHistory } from '../chatdb/history.js';
+import { macQueryHandler } from './queries.js';
 import { runScript, type ScriptName } from '../messages-app/osascript.js';
 import { Sender } from '../messages-app/sender.js';
 import { AttachmentStaging } from '../messages-app/staging.js';
-import type { CommandItem } from '../model/wire.js';
+import { DEFAULT_MAX_ITEM_BYTES, type CommandItem } from '../model/wire.js';
 import { AttachmentUploader, chunkOnWire } from './attachment-uploader.js';
 import { AttachmentRoots } from './attachment-paths.js';
 import { tunnelHealth } from '../tunnel/tunnel-health.js';
@@ -62,6 +64,7 @@ export class MacDaemon {
   private session: MacLinkSession | null = null;
   private readonly sender: Sender | null;
   private readonly sentRows: SentRows;
+  private readonly history: ChatHistory;
   private readonly staging: AttachmentStaging;
   private readonly uploader: AttachmentUploader | null;
   private readonly roots: AttachmentRoots;
@@ -114,6 +117,8 @@ export class MacDaemon {
       onPoll: (o) => { if (!o.ok) this.metrics.inc('chatdb_errors_total', 1, { code: o.error.code }); },
     });
     this.sentRows = new SentRows(config.chatDb);
+    this.history = new ChatHistory({ path: config.chatDb, homeDir: deps.homeDir ?? homedir(), clock });
+    const onQuery = macQueryHandler(this.history, config.link.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES);
     const a = config.attachments;
     this.staging = new AttachmentStaging(a.stagingDir, a.maxBytes);
     this.roots = new AttachmentRoots(a.roots ?? [dirname(config.chatDb)]);
@@ -163,6 +168,7 @@ export class MacDaemon {
           expandChunk: (item) => chunkOnWire(item, logger, this.roots),
           beforeCommands: (items) => this.stageChunks(items),
           beginSend: this.sender === null ? undefined : (id, body) => this.sender!.beginNow(id, body),
+          onQuery,
         });
         this.session.start();
       },
@@ -280,6 +286,7 @@ export class MacDaemon {
     await this.sender?.stop();
     await this.uploader?.stop();
     this.sentRows.close();
+    this.history.close();
     this.link.stop();
     await closeHttp(this.http);
     this.store.close();

@@ -1,6 +1,7 @@
 // The Mac's conversation with the hub over one sealed channel: say hello, resend everything the
 // hub has not acknowledged (in order, within a window), store commands in the inbox and ack them.
 // An item the hub refuses becomes a dead letter; a command too large is refused here, one by one.
+import { asRelayError, RelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SealedChannel } from '../link/channel.js';
 import { CloseCode } from '../link/close-codes.js';
@@ -38,6 +39,11 @@ export interface MacSessionDeps {
   readonly beforeCommands?: (items: readonly CommandItem[]) => void;
   /** The sender may take the first new command at once (its probe ROWID), marked `sending` as it is stored. */
   readonly beginSend?: (commandId: string, body: Record<string, unknown>) => number | null;
+  /**
+   * Answers the hub's read-only queries (PROTOCOL.md §4.3); a throw is answered as an error (its
+   * RelayError code). Without it the relay does not announce `query` in its hello.
+   */
+  readonly onQuery?: (q: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
 export class MacLinkSession {
@@ -50,7 +56,8 @@ export class MacLinkSession {
   start(): void {
     const { channel, store } = this.deps;
     channel.attach({ message: (m) => this.onMessage(m), close: () => { this.ready = false; } });
-    channel.send({ t: 'hello', v: PROTOCOL_VERSION, agent: this.deps.agent, store: store.storeId(), cmd_acked: Number(store.cursor('hub_cmd_seq') ?? 0) });
+    channel.send({ t: 'hello', v: PROTOCOL_VERSION, agent: this.deps.agent, store: store.storeId(), cmd_acked: Number(store.cursor('hub_cmd_seq') ?? 0),
+      ...(this.deps.onQuery === undefined ? {} : { caps: ['query'] }) });
   }
 
   get isReady(): boolean {
@@ -94,6 +101,24 @@ export class MacLinkSession {
     return refused;
   }
 
+  /** Runs a query and sends its one answer; an answer over the item limit becomes an error answer. */
+  private answer(id: number, q: string, params: Record<string, unknown>): void {
+    const { channel, logger } = this.deps;
+    const limit = this.deps.options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
+    const run = this.deps.onQuery === undefined
+      ? Promise.reject(new RelayError('UNKNOWN_QUERY', `this relay answers no queries (asked ${q.slice(0, 40)})`))
+      : this.deps.onQuery(q, params);
+    run.then((result) => {
+      const bytes = bytesOver(JSON.stringify(result), limit);
+      if (bytes === null) return { t: 'answer' as const, id, result };
+      return { t: 'answer' as const, id, error: { code: 'ANSWER_TOO_LARGE', message: `the answer of ${bytes} bytes is over the relay's limit of ${limit} bytes (link.maxItemBytes)` } };
+    }, (err: unknown) => {
+      const e = asRelayError(err, 'QUERY_FAILED');
+      logger.warn({ q: q.slice(0, 40), code: e.code }, `query failed: ${e.message}`);
+      return { t: 'answer' as const, id, error: { code: e.code, message: e.message } };
+    }).then((a) => { if (channel.isOpen) channel.send(a); }, () => undefined);
+  }
+
   private onMessage(m: LinkMessage): void {
     try {
       switch (m.t) {
@@ -128,6 +153,10 @@ export class MacLinkSession {
         }
         case 'bye':
           this.deps.logger.info({ reason: m.reason }, 'hub said goodbye');
+          return;
+        case 'query':
+          if (!this.ready) break;
+          this.answer(m.id, m.q, m.params);
           return;
         default:
           break;

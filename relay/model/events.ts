@@ -3,6 +3,8 @@
 
 export interface ChatRef {
   readonly guid: string;
+  /** The chat's chat.db `chat.ROWID` on the Mac: its stable integer id (null only if unknown). */
+  readonly id: number | null;
   readonly identifier: string | null;
   readonly name: string | null;
   readonly is_group: boolean;

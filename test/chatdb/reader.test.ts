@@ -30,12 +30,13 @@ for (const { schema, skip } of schemasToRun('minimal', 'macos15', 'macos26')) {
     let w: MessagesDb;
     let r: StartedReader;
     const settleMs = 150;
+    let dmId = 0;
 
     before(() => {
       if (skip !== false) return;
       tmp = tempDir();
       w = makeMessagesDb(tmp.dir, schema);
-      w.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
+      dmId = w.chat({ guid: DM, identifier: ALICE, participants: [ALICE] });
       w.chat({ guid: GROUP, identifier: 'chat482715093361249187', group: true, name: 'Weekend crew', participants: [ALICE, BOB] });
       r = startReader(w.path, { startAfter: 'end', reader: { settleMs }, homeDir: tmp.dir });
     });
@@ -54,7 +55,8 @@ for (const { schema, skip } of schemasToRun('minimal', 'macos15', 'macos26')) {
       assert.equal(e.text, 'plain column text');
       assert.equal(e.rowid, rowid);
       assert.equal(e.sender, ALICE);
-      assert.deepEqual(e.chat, { guid: DM, identifier: ALICE, name: null, is_group: false, participants: [ALICE] });
+      assert.ok(dmId > 0);
+      assert.deepEqual(e.chat, { guid: DM, id: dmId, identifier: ALICE, name: null, is_group: false, participants: [ALICE] });
       assert.equal(e.backlog, false);
       assert.equal(e.decode_error, null);
       assert.match(e.date!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
