@@ -1,9 +1,8 @@
 // Entry point of `imsg-relay` (bin/imsg-relay runs the compiled file): answers the probes, or serves
 // `rpc --json`. Start-up stays cheap: node:http and node:fs only, no SQLite, link, ws or pino.
 import { parseArgv } from './argv.js';
-import { loadConfig, type ImsgConfig } from './config.js';
-import { asRelayError, type RelayError } from '../errors.js';
-import { serveRpc } from './rpc-server.js';
+import type { ImsgConfig } from './config.js';
+import type { RelayError } from '../errors.js';
 
 const invocation = parseArgv(process.argv.slice(2));
 if (invocation.kind === 'print') {
@@ -12,6 +11,8 @@ if (invocation.kind === 'print') {
   process.stderr.write(invocation.stderr);
   process.exitCode = invocation.code;
 } else {
+  // Loaded only here: the probe subcommands stay a bare Node start.
+  const [{ loadConfig }, { asRelayError }, { serveRpc }] = await Promise.all([import('./config.js'), import('../errors.js'), import('./rpc-server.js')]);
   let config: ImsgConfig | RelayError;
   try {
     config = loadConfig(process.env);

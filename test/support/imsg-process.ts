@@ -151,7 +151,7 @@ export class ImsgProcess {
    * stdin is closed before the process could have started (Node's own start-up is not counted then:
    * only exit 0 within 10 s of the spawn is checked).
    */
-  async close(opts: { early?: boolean } = {}): Promise<Exit> {
+  async close(opts: { early?: boolean; stderr?: boolean } = {}): Promise<Exit> {
     this.eofAt = performance.now();
     this.child.stdin!.end();
     const exit = await Promise.race([this.exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
@@ -162,7 +162,7 @@ export class ImsgProcess {
     assert.equal(exit.code, 0, `exit status 0 after stdin EOF (stderr: ${this.stderr})`);
     if (opts.early === true) assert.ok(performance.now() - this.spawnedAt <= 10_000, 'exited within 10 s of the spawn');
     else assert.ok(exit.afterMs <= 500, `exited ${exit.afterMs.toFixed(0)} ms after stdin EOF (at most 500)`);
-    this.assertPure();
+    this.assertPure(opts.stderr === false ? { stderr: false } : {});
     return exit;
   }
 
