@@ -17,6 +17,10 @@ export interface SentRow {
   readonly error: number | null;
   /** Group or non-iMessage: no delivery receipts, `sent` is final. */
   readonly noReceipts: boolean;
+  /** The chat the row is in (guid and chat.db ROWID; null for an unjoined row) and its service. */
+  readonly chatGuid: string | null;
+  readonly chatId: number | null;
+  readonly service: string | null;
 }
 
 export type SentTarget = { readonly chatGuid: string } | { readonly handle: string; readonly service: string };
@@ -28,7 +32,8 @@ const visible = (s: string | null): string => visibleText(norm(s));
 const PAGE = 500;
 
 function toSent(row: RawMessageRow): SentRow {
-  return { rowid: Number(row.rowid), guid: row.guid, status: deliveryStatus(row), error: row.error === null || row.error === 0n ? null : Number(row.error), noReceipts: noReceipts(row) };
+  return { rowid: Number(row.rowid), guid: row.guid, status: deliveryStatus(row), error: row.error === null || row.error === 0n ? null : Number(row.error), noReceipts: noReceipts(row),
+    chatGuid: row.chat_guid, chatId: row.chat_rowid === null ? null : Number(row.chat_rowid), service: row.service };
 }
 
 /** Read-only lookups for the sender; opens its own short-lived statements on a read-only connection. */

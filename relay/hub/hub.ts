@@ -12,6 +12,7 @@ import { CloseCode } from '../link/close-codes.js';
 import { DEFAULT_HANDSHAKE_LIMITS, type HandshakeLimits } from '../link/handshake-limiter.js';
 import { parsePublicKey, readKeyFile } from '../link/keys.js';
 import { LinkServer } from '../link/server.js';
+import { RelayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { HubStore } from '../store/hub-store.js';
 import { createApiHandler } from './api.js';
@@ -55,6 +56,10 @@ export class Hub {
   private readonly sessions = new Map<string, HubRelaySession>();
   private readonly dispatchers: WebhookDispatcher[];
   private readonly feed = new EventFeed();
+  /** Woken when command results are stored (sends waiting for their row). */
+  private readonly results = new EventFeed();
+  /** Per account, the highest command seq sent to its relay by this process. */
+  private readonly sentUpTo = new Map<string, number>();
   private readonly vault: FileVault;
   private readonly files: FileReceiver;
   private readonly tunnel: TunnelWatchdog | null;
@@ -115,7 +120,8 @@ export class Hub {
               this.feed.notify();
             }
           },
-          onResults: (n) => m.inc('commands_total', n, { result: 'reported' }),
+          onResults: (n) => { m.inc('commands_total', n, { result: 'reported' }); this.results.notify(); },
+          onCommandsSent: (seq) => { if (seq > (this.sentUpTo.get(relay.account) ?? 0)) this.sentUpTo.set(relay.account, seq); },
           onFiles: (states) => { for (const state of states) m.inc('attachments_total', 1, { state }); },
           maxItemBytes: config.link.maxItemBytes,
           onRefused: (refused) => { for (const r of refused) m.inc('items_refused_total', 1, { code: r.code }); },
@@ -170,6 +176,15 @@ export class Hub {
       health: { report: () => this.health(), metrics: this.metrics },
       onCommand: (account) => { this.metrics.inc('commands_total', 1, { result: 'queued' }); this.sessions.get(account)?.sendCommands(); },
       onRevive: (hook) => this.dispatchers.find((d) => d.name === hook)?.reload(),
+      relays: {
+        connected: (account) => this.sessions.has(account),
+        query: (account, q, params, timeoutMs) => {
+          const session = this.sessions.get(account);
+          return session === undefined ? Promise.reject(new RelayError('RELAY_OFFLINE', `the relay of ${account} is not connected`)) : session.query(q, params, timeoutMs);
+        },
+        sentUpTo: (account) => this.sentUpTo.get(account) ?? 0,
+      },
+      results: this.results,
     });
     this.api = createServer(handler);
     const apiPort = await listen(this.api, config.api.host, config.api.port, 'API');
@@ -186,6 +201,7 @@ export class Hub {
     for (const d of this.dispatchers) d.stop();
     this.tunnel?.stop();
     this.feed.close();
+    this.results.close();
     await this.server.close();
     await closeHttp(this.api);
     this.store.close();

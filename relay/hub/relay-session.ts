@@ -36,6 +36,8 @@ export interface HubSessionDeps {
   /** Items refused (not stored; the relay dead-letters them). */
   readonly onRefused?: (refused: readonly ItemRefusal[]) => void;
   readonly onClose: (session: HubRelaySession) => void;
+  /** Commands up to this seq went out on the link (a command above the highest never left the hub). */
+  readonly onCommandsSent?: (lastSeq: number) => void;
 }
 
 export class HubRelaySession {
@@ -114,7 +116,10 @@ export class HubRelaySession {
         batch.push(item);
         if (size >= FRAME_BUDGET) break;
       }
-      if (batch.length > 0) channel.send({ t: 'commands', items: batch });
+      if (batch.length > 0) {
+        channel.send({ t: 'commands', items: batch });
+        this.deps.onCommandsSent?.(batch[batch.length - 1]!.seq);
+      }
     }
   }
 

@@ -12,7 +12,13 @@ import { RateLimiter, type RateLimits } from './rate-limit.js';
 import { publicStatus, SentFollower } from './sent-follower.js';
 
 export type SentStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
-export interface FoundRow { readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean }
+export interface FoundRow {
+  readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean;
+  /** Where the row is (reported with the send's result so the hub can answer with it). */
+  readonly chatGuid?: string | null; readonly chatId?: number | null; readonly service?: string | null;
+}
+/** The row a send made, as its result reports it. */
+export interface SentRowInfo { readonly chatGuid: string | null; readonly chatId: number | null; readonly service: string | null }
 export type { Target } from './send-command.js';
 
 /** chat.db lookups the sender needs (chatdb/sent-rows.ts). */
@@ -44,7 +50,7 @@ export interface InboxRow {
 export interface CommandStore {
   commandsInState(state: string): InboxRow[];
   markSending(commandId: string, probeRowid: number): void;
-  setCommandState(commandId: string, state: string, detail?: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null }): void;
+  setCommandState(commandId: string, state: string, detail?: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null; row?: SentRowInfo }): void;
 }
 
 export interface SenderOptions extends RateLimits {
@@ -198,7 +204,7 @@ export class Sender {
     }
   }
 
-  private set(id: string, state: string, detail: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null } = {}): void {
+  private set(id: string, state: string, detail: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null; row?: SentRowInfo } = {}): void {
     this.deps.store.setCommandState(id, state, detail);
     this.deps.logger.info({ id, state, error: detail.error ?? undefined }, `send ${state}`);
     this.deps.onResult?.();
@@ -292,7 +298,8 @@ export class Sender {
         ? this.deps.rows.findFile(target, safeFileName(payload.file.name), probe)
         : this.deps.rows.find(target, payload.text, probe);
       if (row !== null) {
-        this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}` });
+        this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}`,
+          row: { chatGuid: row.chatGuid ?? null, chatId: row.chatId ?? null, service: row.service ?? null } });
         this.follower.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: payload.file !== null }, row);
         return;
       }

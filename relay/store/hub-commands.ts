@@ -30,9 +30,15 @@ export interface CommandRow {
   readonly error: string | null;
   readonly created_at: string;
   readonly updated_at: string;
+  /** The chat.db row the send made on the Mac (its ROWID, chat guid and id, service), once the relay reported it. */
+  readonly row_id: number | null;
+  readonly row_chat_guid: string | null;
+  readonly row_chat_id: number | null;
+  readonly row_service: string | null;
 }
 
-type Raw = { id: string; seq: number; account: string; body: string; status: CommandStatus; apple_guid: string | null; error: string | null; created_at: number; updated_at: number };
+type Raw = { id: string; seq: number; account: string; body: string; status: CommandStatus; apple_guid: string | null; error: string | null; created_at: number; updated_at: number;
+  row_id: number | null; row_chat_guid: string | null; row_chat_id: number | null; row_service: string | null };
 const toRow = (r: Raw): CommandRow => ({
   ...r, body: JSON.parse(r.body) as Record<string, unknown>,
   created_at: new Date(r.created_at).toISOString(), updated_at: new Date(r.updated_at).toISOString(),
@@ -55,6 +61,10 @@ export class HubCommands {
       update: db.prepare('UPDATE commands SET status = ?, apple_guid = COALESCE(?, apple_guid), error = COALESCE(?, error), updated_at = ? WHERE id = ?'),
       pending: db.prepare("SELECT COUNT(*) FROM commands WHERE status IN ('queued', 'sending')").pluck(),
       fail: db.prepare("UPDATE commands SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'chunk')"),
+      setRow: db.prepare(`UPDATE commands SET row_id = ?, row_chat_guid = COALESCE(?, row_chat_guid), row_chat_id = COALESCE(?, row_chat_id),
+        row_service = COALESCE(?, row_service) WHERE id = ?`),
+      cancel: db.prepare("UPDATE commands SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status = 'queued' AND seq > ?"),
+      cancelChunks: db.prepare("UPDATE commands SET status = 'failed', updated_at = ? WHERE account = ? AND status = 'chunk' AND id LIKE ? ESCAPE '\\' AND seq > ?"),
     };
   }
 
@@ -113,7 +123,31 @@ export class HubCommands {
     if ((RANK[status] ?? 0) < (RANK[current.status] ?? 0)) return true;
     const publicStatus = status === 'received' ? 'queued' : status;
     this.s.update.run(publicStatus, (body['apple_guid'] as string | null) ?? null, (body['error'] as string | null) ?? null, now, commandId);
+    const rowid = body['rowid'];
+    if (typeof rowid === 'number' && Number.isSafeInteger(rowid)) {
+      const chatId = body['chat_id'];
+      this.s.setRow.run(rowid, typeof body['chat_guid'] === 'string' ? body['chat_guid'] : null,
+        typeof chatId === 'number' && Number.isSafeInteger(chatId) ? chatId : null, typeof body['service'] === 'string' ? body['service'] : null, commandId);
+    }
     return true;
+  }
+
+  /**
+   * Cancels commands that certainly never left the hub: still `queued` and above `sentUpTo`, the
+   * highest command seq ever sent to their relay (their file chunks too). All or none: returns false,
+   * changing nothing, when any of them may have gone out.
+   */
+  cancelUnsent(ids: readonly string[], sentUpTo: number, error: string): boolean {
+    return this.tx(() => {
+      const rows = ids.map((id) => this.s.byId.get(id) as Raw | undefined);
+      if (rows.some((r) => r === undefined || r.status !== 'queued' || r.seq <= sentUpTo)) return false;
+      const now = this.now();
+      for (const r of rows) {
+        this.s.cancel.run(error, now, r!.id, sentUpTo);
+        this.s.cancelChunks.run(now, r!.account, `${r!.id.replace(/[\\%_]/g, (c) => `\\${c}`)}:chunk:%`, sentUpTo);
+      }
+      return true;
+    });
   }
 
   /** Ends a command the hub will not send (it could not be carried) as `failed` with `error`. */

@@ -49,6 +49,9 @@ export interface FileOutcome {
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const int = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
+/** Event kinds that are one chat.db row each and make up the row feed (GET /v1/rows). */
+export const ROW_KINDS: ReadonlySet<string> = new Set(['message', 'from_me', 'reaction']);
+
 /** Path of an attachment's bytes in the assistant API. */
 export const attachmentUrl = (guid: string): string => `/v1/attachments/${encodeURIComponent(guid)}`;
 
@@ -85,13 +88,15 @@ export class HubEvents {
           acked_seq = CASE WHEN relays.store_id IS excluded.store_id THEN relays.acked_seq ELSE 0 END,
           store_id = excluded.store_id`),
       setAcked: db.prepare('UPDATE relays SET acked_seq = ?, last_seen_at = ? WHERE account = ?'),
-      insert: db.prepare(`INSERT OR IGNORE INTO events (account, event_id, kind, guid, chat_guid, prompt, body, received_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      chat: db.prepare(`INSERT INTO chats (account, guid, identifier, name, is_group, participants, service, last_event_at, last_seq)
-        VALUES (@account, @guid, @identifier, @name, @isGroup, @participants, @service, @at, @seq)
+      insert: db.prepare(`INSERT OR IGNORE INTO events (account, event_id, kind, guid, chat_guid, prompt, body, received_at, mac_rowid)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      chat: db.prepare(`INSERT INTO chats (account, guid, identifier, name, is_group, participants, service, last_event_at, last_seq, chat_id)
+        VALUES (@account, @guid, @identifier, @name, @isGroup, @participants, @service, @at, @seq, @chatId)
         ON CONFLICT(account, guid) DO UPDATE SET identifier = excluded.identifier, name = excluded.name, is_group = excluded.is_group,
           participants = excluded.participants, service = COALESCE(excluded.service, chats.service),
-          last_event_at = excluded.last_event_at, last_seq = excluded.last_seq`),
+          last_event_at = excluded.last_event_at, last_seq = excluded.last_seq, chat_id = COALESCE(excluded.chat_id, chats.chat_id)`),
+      lastMessage: db.prepare(`UPDATE chats SET last_message_at = ?, last_seq = ? WHERE account = ? AND guid = ?
+        AND (last_message_at IS NULL OR last_message_at < ?)`),
       after: db.prepare('SELECT seq, account, event_id AS id, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       afterFor: db.prepare('SELECT seq, account, event_id AS id, body FROM events WHERE seq > ? AND account = ? ORDER BY seq LIMIT ?'),
       chats: db.prepare('SELECT * FROM chats ORDER BY last_seq DESC LIMIT ?'),
@@ -140,21 +145,26 @@ export class HubEvents {
           continue;
         }
         const e = withFileUrls(account, it.body, this.files, this.commands, now);
-        const chat = (e['chat'] ?? null) as { guid: string; identifier: string | null; name: string | null; is_group: boolean; participants: string[] } | null;
+        const chat = (e['chat'] ?? null) as { guid: string; id?: unknown; identifier: string | null; name: string | null; is_group: boolean; participants: string[] } | null;
         const prompt = e['kind'] === 'message' && e['backlog'] !== true ? 1 : 0;
         const body = (e === it.body ? opts.json?.get(it.seq) : undefined) ?? JSON.stringify(e);
-        const run = this.s.insert.run(account, it.id, String(e['kind']), (e['guid'] as string | undefined) ?? null, chat?.guid ?? null, prompt, body, now);
+        // A message, from-me or tapback row is in the row feed, by its chat.db ROWID.
+        const macRowid = ROW_KINDS.has(String(e['kind'])) ? int(e['rowid']) : null;
+        const run = this.s.insert.run(account, it.id, String(e['kind']), (e['guid'] as string | undefined) ?? null, chat?.guid ?? null, prompt, body, now, macRowid);
         if (run.changes === 0) { duplicates++; continue; }
         const seq = Number(run.lastInsertRowid);
         const lane = chat?.guid ?? `${account}:none`;
         inserted.push({ seq, account, id: it.id, event: e, body, prompt, lane });
         const chatKey = chat === null ? '' : `${account}\u0000${chat.guid}`;
-        const chatSig = chat === null ? '' : `${chat.name ?? ''}\u0000${chat.participants.join(',')}\u0000${chat.is_group}`;
+        const chatId = chat === null ? null : int(chat.id);
+        const chatSig = chat === null ? '' : `${chat.name ?? ''}\u0000${chat.participants.join(',')}\u0000${chat.is_group}\u0000${chatId ?? ''}`;
         if (chat !== null && this.knownChats.get(chatKey) !== chatSig) {
           this.knownChats.set(chatKey, chatSig);
           this.s.chat.run({ account, guid: chat.guid, identifier: chat.identifier, name: chat.name, isGroup: chat.is_group ? 1 : 0,
-            participants: JSON.stringify(chat.participants), service: (e['service'] as string | null) ?? null, at: (e['date'] as string | null) ?? null, seq });
+            participants: JSON.stringify(chat.participants), service: (e['service'] as string | null) ?? null, at: (e['date'] as string | null) ?? null, seq, chatId });
         }
+        const date = str(e['date']);
+        if (chat !== null && date !== null && (e['kind'] === 'message' || e['kind'] === 'from_me')) this.s.lastMessage.run(date, seq, account, chat.guid, date);
         for (const hook of hooks) this.deliveries.add(hook, seq, lane, now);
       }
       if (refusedUpTo > acked) acked = refusedUpTo;

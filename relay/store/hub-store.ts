@@ -5,6 +5,8 @@ import { HubCommands } from './hub-commands.js';
 import { HubDeliveries } from './hub-deliveries.js';
 import { HubEvents } from './hub-events.js';
 import { HubFiles } from './hub-files.js';
+import { HubChats } from './hub-chats.js';
+import { HubRows } from './hub-rows.js';
 
 const MIGRATIONS = [
   `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
@@ -28,6 +30,20 @@ const MIGRATIONS = [
      bytes INTEGER, sha256 TEXT, state TEXT NOT NULL, error TEXT, upload_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
      PRIMARY KEY (direction, guid, account));
    CREATE INDEX files_updated ON files(updated_at);`,
+  // Issue 9: the row feed (events by the Mac's message ROWID), chat ids, and the row a send made.
+  `ALTER TABLE events ADD COLUMN mac_rowid INTEGER;
+   UPDATE events SET mac_rowid = json_extract(body, '$.rowid') WHERE kind IN ('message', 'from_me', 'reaction');
+   CREATE INDEX events_mac_rowid ON events(account, mac_rowid);
+   CREATE INDEX events_chat_rowid ON events(account, chat_guid, mac_rowid);
+   ALTER TABLE chats ADD COLUMN chat_id INTEGER;
+   ALTER TABLE chats ADD COLUMN last_message_at TEXT;
+   UPDATE chats SET last_message_at = last_event_at;
+   CREATE INDEX chats_chat_id ON chats(account, chat_id);
+   ALTER TABLE commands ADD COLUMN row_id INTEGER;
+   ALTER TABLE commands ADD COLUMN row_chat_guid TEXT;
+   ALTER TABLE commands ADD COLUMN row_chat_id INTEGER;
+   ALTER TABLE commands ADD COLUMN row_service TEXT;
+   CREATE INDEX commands_apple_guid ON commands(account, apple_guid);`,
 ];
 
 /** The hub store's counts for the stats line. */
@@ -46,6 +62,8 @@ export class HubStore {
   readonly commands: HubCommands;
   readonly deliveries: HubDeliveries;
   readonly files: HubFiles;
+  readonly chats: HubChats;
+  readonly rows: HubRows;
   private readonly db: Db;
 
   constructor(private readonly path: string, now: () => number) {
@@ -61,6 +79,8 @@ export class HubStore {
     this.commands = new HubCommands(this.db, tx, now);
     this.files = new HubFiles(this.db, tx, now);
     this.events = new HubEvents(this.db, tx, now, this.deliveries, this.commands, this.files);
+    this.chats = new HubChats(this.db, tx);
+    this.rows = new HubRows(this.db, now);
   }
 
   close(): void {

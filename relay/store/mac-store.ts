@@ -239,8 +239,11 @@ export class MacStore {
       .map((r) => ({ ...r, body: JSON.parse(r.body) as Record<string, unknown> }));
   }
 
-  private result(commandId: string, state: string, appleGuid: string | null, error: string | null, now: number): void {
-    this.insert('result', `${commandId}:${state}${appleGuid === null ? '' : `:${appleGuid}`}`, { command_id: commandId, status: state, apple_guid: appleGuid, error, at: new Date(now).toISOString() }, now);
+  /** A command's result item; `row`: the chat.db row the send made (its ROWID, chat and service), once found. */
+  private result(commandId: string, state: string, appleGuid: string | null, error: string | null, now: number,
+    row?: { rowid: number; chatGuid: string | null; chatId: number | null; service: string | null }): void {
+    const where = row === undefined ? {} : { rowid: row.rowid, chat_guid: row.chatGuid, chat_id: row.chatId, service: row.service };
+    this.insert('result', `${commandId}:${state}${appleGuid === null ? '' : `:${appleGuid}`}`, { command_id: commandId, status: state, apple_guid: appleGuid, error, at: new Date(now).toISOString(), ...where }, now);
   }
 
   /** State `sending`, written (with the ROWID noted before osascript) before osascript runs. */
@@ -253,12 +256,14 @@ export class MacStore {
   }
 
   /** Sets a command's state (and the row it produced) and enqueues its result for the hub, in one transaction. */
-  setCommandState(commandId: string, state: string, detail: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null } = {}): void {
+  setCommandState(commandId: string, state: string, detail: { appleGuid?: string | null; error?: string | null; sentRowid?: number | null;
+    row?: { chatGuid: string | null; chatId: number | null; service: string | null } } = {}): void {
     const now = this.now();
     this.write(() => {
       this.stmts.setCommandState.run(state, now, detail.appleGuid ?? null, detail.error ?? null, detail.sentRowid ?? null, commandId);
       if (detail.appleGuid !== undefined && detail.appleGuid !== null) this.stmts.rememberSent.run(detail.appleGuid, commandId, now);
-      this.result(commandId, state, detail.appleGuid ?? null, detail.error ?? null, now);
+      const row = detail.sentRowid === undefined || detail.sentRowid === null ? undefined : { rowid: detail.sentRowid, chatGuid: null, chatId: null, service: null, ...detail.row };
+      this.result(commandId, state, detail.appleGuid ?? null, detail.error ?? null, now, row);
     });
   }
 
