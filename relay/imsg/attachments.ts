@@ -20,10 +20,14 @@ export function safeSegment(name: string, fallback: string): string {
   return clean === '' ? fallback : clean;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
+/** Waits `ms`, or less when `signal` aborts; leaves no listener on the signal behind. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const end = (): void => { clearTimeout(t); signal?.removeEventListener('abort', end); resolve(); };
+    const t = setTimeout(end, ms);
+    signal?.addEventListener('abort', end, { once: true });
+  });
+}
 
 /** A regular file (not a link) already at `path`. */
 function present(path: string): boolean {
@@ -55,7 +59,7 @@ export async function materialise(ref: EventAttachmentRef, deps: AttachmentDeps)
       if (answer.status !== 503 && answer.status !== 404) return missingAttachment(ref);
       const retry = Number(answer.headers['retry-after']);
       if (Date.now() >= until || deps.signal?.aborted === true) return missingAttachment(ref);
-      await sleep(Math.min(Number.isFinite(retry) && retry > 0 ? retry * 1000 : 200, 500, Math.max(0, until - Date.now())), deps.signal);
+      await abortableSleep(Math.min(Number.isFinite(retry) && retry > 0 ? retry * 1000 : 200, 500, Math.max(0, until - Date.now())), deps.signal);
     } catch {
       rmSync(temp, { force: true });
       return missingAttachment(ref);

@@ -76,10 +76,17 @@ export class HubClient {
     return new Promise((resolve, reject) => {
       let connected = false;
       let settled = false;
-      const fail = (message: string, aborted = false): void => {
-        if (settled) return;
+      const onAbort = (): void => fail('aborted', true);
+      /** Ends the call: no timer and no abort listener stay behind (a watch makes thousands of calls on one signal). */
+      const done = (): boolean => {
+        if (settled) return false;
         settled = true;
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const fail = (message: string, aborted = false): void => {
+        if (!done()) return;
         req.destroy();
         reject(new HubUnreachable(message, connected, aborted));
       };
@@ -89,7 +96,7 @@ export class HubClient {
         if (file !== undefined && res.statusCode === 200) {
           const out = createWriteStream(file, { mode: 0o640 });
           res.pipe(out);
-          out.on('finish', () => { if (!settled) { settled = true; clearTimeout(timer); resolve({ status: 200, body: {}, headers: res.headers }); } });
+          out.on('finish', () => { if (done()) resolve({ status: 200, body: {}, headers: res.headers }); });
           out.on('error', (err) => fail(`cannot write the download: ${err.message}`));
           res.on('error', (err) => fail(`download cut: ${err.message}`));
           return;
@@ -98,9 +105,7 @@ export class HubClient {
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('error', (err) => fail(`answer cut: ${err.message}`));
         res.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (!done()) return;
           let body: Record<string, unknown> = {};
           try {
             const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
@@ -117,7 +122,7 @@ export class HubClient {
       const timer = setTimeout(() => fail(`no answer from the hub within ${opts.timeoutMs} ms`), opts.timeoutMs);
       if (opts.signal !== undefined) {
         if (opts.signal.aborted) fail('aborted', true);
-        else opts.signal.addEventListener('abort', () => fail('aborted', true), { once: true });
+        else opts.signal.addEventListener('abort', onAbort, { once: true });
       }
       req.end(payload ?? undefined);
     });

@@ -2,7 +2,7 @@
 // hub's row feed (GET /v1/rows, long-poll: woken when a row is stored, no sleep loop), rows emitted
 // strictly ascending by id; transient hub outages are ridden out, a lasting or fatal one ends in an
 // `error` notification and a non-zero exit (§6.2) so OpenClaw restarts the command and resubscribes.
-import { materialise } from './attachments.js';
+import { abortableSleep, materialise } from './attachments.js';
 import { hubError, HubUnreachable, type HubClient } from './hub-client.js';
 import { attachmentRefs, rowidOf, toMessage, type MessageAttachment } from './message-map.js';
 import { optBool, optInt } from './params.js';
@@ -80,10 +80,7 @@ class Subscription {
       }
       downSince ??= Date.now();
       if (permanent || Date.now() - downSince >= this.deps.hubDownExitMs) return this.die(failure);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, backoff);
-        this.abort.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      await abortableSleep(backoff, this.abort.signal);
       backoff = Math.min(backoff * 2, 2000);
     }
   }
