@@ -1,6 +1,7 @@
 // The `imsg-relay` command as OpenClaw runs it (bin/imsg-relay → dist), against a compiled hub + Mac
 // relay + simulated Messages: wall time per spawn of `status --json` and of the probe request; new
 // chat.db row → `message` line on stdout; `send` request → osascript started.
+import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImsgEnv } from '../test/support/imsg-env.js';
@@ -11,6 +12,12 @@ import { percentile } from './support.js';
 type Log = (name: string, value: number, unit: string) => void;
 const SETTLE_MS = 500;
 const SPAWNS = 50;
+
+/** Wall time of one run of `file args` to its exit. */
+function spawnMs(file: string, args: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve) => spawn(file, args, { stdio: 'ignore' }).on('close', () => resolve(performance.now() - t0)));
+}
 
 export async function imsgBench(log: Log): Promise<void> {
   const env = new ImsgEnv();
@@ -30,10 +37,17 @@ export async function imsgBench(log: Log): Promise<void> {
     await env.relay.startMac();
     await env.relay.mac!.waitForLog(/^link up$/);
 
+    // Interleaved with a bare `node -e ''` so both see the same machine load: the command's own cost is the difference.
     const status: number[] = [];
-    for (let i = 0; i < SPAWNS; i++) status.push((await runImsg(['status', '--json'], { IMSG_RELAY_CONFIG: env.configFile })).ms);
-    log('imsg.status_json_spawn_ms_p50', percentile(status, 50), 'ms');
+    const bare: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) {
+      status.push((await runImsg(['status', '--json'], { IMSG_RELAY_CONFIG: env.configFile })).ms);
+      bare.push(await spawnMs(process.execPath, ['-e', '']));
+    }
+    log('imsg.status_json_spawn_ms_p50', percentile(status, 50), 'ms (target ≤ 150)');
     log('imsg.status_json_spawn_ms_p99', percentile(status, 99), 'ms');
+    log('imsg.node_bare_spawn_ms_p50', percentile(bare, 50), 'ms (node -e \'\', same moments: the floor)');
+    log('imsg.node_bare_spawn_ms_p99', percentile(bare, 99), 'ms');
 
     const probes: number[] = [];
     for (let i = 0; i < SPAWNS; i++) {
@@ -43,7 +57,7 @@ export async function imsgBench(log: Log): Promise<void> {
       await p.exited;
       probes.push(performance.now() - p.spawnedAt);
     }
-    log('imsg.probe_spawn_ms_p50', percentile(probes, 50), 'ms (spawn → answer → stdin EOF → exit)');
+    log('imsg.probe_spawn_ms_p50', percentile(probes, 50), 'ms (spawn → answer → stdin EOF → exit; target ≤ 150)');
     log('imsg.probe_spawn_ms_p99', percentile(probes, 99), 'ms');
 
     const watch = env.spawn();
