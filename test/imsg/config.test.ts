@@ -2,11 +2,12 @@
 // every request fail with a −32603 that names the file and the fix (one stderr line, OpenClaw logs it);
 // the probe subcommands need no config at all.
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../support/chatdb-env.js';
-import { ensureCommandBuilt } from '../support/imsg-build.js';
+import { ensureCommandBuilt, LAUNCHER } from '../support/imsg-build.js';
 import { ImsgProcess, runImsg } from '../support/imsg-process.js';
 
 describe('imsg-relay config', () => {
@@ -38,6 +39,14 @@ describe('imsg-relay config', () => {
     const { data } = await firstAnswer(config);
     assert.match(data, /readable by others/);
     assert.ok(!data.includes('secret-token-value'));
+  });
+
+  it('the launcher works through a symbolic link (npm links bins that way)', () => {
+    const link = join(t.dir, 'bin-link');
+    symlinkSync(LAUNCHER, link);
+    const r = spawnSync(link, ['status', '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout)['advanced_features'], false);
   });
 
   it('status --json and rpc --help answer without any config', async () => {
