@@ -73,17 +73,21 @@ export class ImsgEnv {
     if (w.chat({ guid: GROUP9.guid, identifier: GROUP9.identifier, group: true, name: GROUP9.name, participants: [...GROUP9.members] }) !== 9) throw new Error('chat 9 did not get ROWID 9');
     this.nextRowid('message', 101);
     const ago = (min: number): number => Date.now() - min * 60_000;
-    const rows = [
-      w.insert({ chat: DM7.guid, guid: 'G-101', handle: DM7.handle, text: 'one', dateMs: ago(5) }),
-      w.insert({ chat: DM7.guid, guid: 'G-102', handle: DM7.handle, fromMe: true, isSent: true, isDelivered: true, text: 'two', dateMs: ago(4) }),
-      w.insert({ chat: GROUP9.guid, guid: 'G-103', handle: '+15559870000', text: 'three', dateMs: ago(3) }),
-      w.insert({ chat: DM7.guid, guid: 'G-104', handle: DM7.handle, text: 'four', dateMs: ago(2) }),
-    ];
     const photo = join(this.relay.dir, 'Messages', 'Attachments', 'in', 'photo.jpg');
     mkdirSync(join(this.relay.dir, 'Messages', 'Attachments', 'in'), { recursive: true });
     writeFileSync(photo, PHOTO_BYTES);
-    w.attach(104, { guid: 'at_0_G104', filename: photo, name: 'photo.jpg', mimeType: 'image/jpeg', uti: 'public.jpeg', bytes: PHOTO_BYTES.length });
-    rows.push(w.insert({ chat: DM7.guid, guid: 'G-105', handle: DM7.handle, text: 'Loved “one”', associatedGuid: 'p:0/G-101', associatedType: 2000, dateMs: ago(1) }));
+    // One transaction: the reader sees 104 with its attachment, whatever the machine's load.
+    const rows = w.db.transaction(() => {
+      const out = [
+        w.insert({ chat: DM7.guid, guid: 'G-101', handle: DM7.handle, text: 'one', dateMs: ago(5) }),
+        w.insert({ chat: DM7.guid, guid: 'G-102', handle: DM7.handle, fromMe: true, isSent: true, isDelivered: true, text: 'two', dateMs: ago(4) }),
+        w.insert({ chat: GROUP9.guid, guid: 'G-103', handle: '+15559870000', text: 'three', dateMs: ago(3) }),
+        w.insert({ chat: DM7.guid, guid: 'G-104', handle: DM7.handle, text: 'four', dateMs: ago(2) }),
+      ];
+      w.attach(104, { guid: 'at_0_G104', filename: photo, name: 'photo.jpg', mimeType: 'image/jpeg', uti: 'public.jpeg', bytes: PHOTO_BYTES.length });
+      out.push(w.insert({ chat: DM7.guid, guid: 'G-105', handle: DM7.handle, text: 'Loved “one”', associatedGuid: 'p:0/G-101', associatedType: 2000, dateMs: ago(1) }));
+      return out;
+    })();
     if (rows.map((r) => r.rowid).join() !== '101,102,103,104,105') throw new Error(`fixture rows got ROWIDs ${rows.map((r) => r.rowid).join()}`);
     await this.hubHas('G-105');
     const photoAnswer = await fetchAttachment(this.relay, '/v1/attachments/at_0_G104', 30_000);
