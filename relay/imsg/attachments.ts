@@ -45,7 +45,11 @@ export async function materialise(ref: EventAttachmentRef, deps: AttachmentDeps)
   const path = join(dir, safeSegment(ref.name ?? 'attachment', 'attachment'));
   const done = (): MessageAttachment => ({ ...missingAttachment(ref), original_path: path, missing: false });
   if (present(path)) return done();
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+  } catch {
+    return missingAttachment(ref); // attachmentsRoot not writable: the message still goes out, its file marked missing
+  }
   const until = Date.now() + deps.pendingWaitMs;
   for (;;) {
     const temp = join(dir, `.${process.pid}.${Math.random().toString(36).slice(2)}.part`);

@@ -105,7 +105,8 @@ class Subscription {
     }
   }
 
-  private die(reason: string | null): void {
+  /** Ends the subscription for good: the `error` line, then the process exits non-zero (§6.2). */
+  die(reason: string | null): void {
     if (this.stopped) return;
     const message = `watch stream failed: ${reason ?? 'unknown'}; exiting so that the channel restarts and resubscribes`;
     this.deps.notify('error', { subscription: this.id, message, error: { message } });
@@ -132,7 +133,7 @@ export class Watches {
     const sub = new Subscription(this.next++, this.deps, opts, cursor);
     this.subs.set(sub.id, sub);
     if (cursor === undefined) await sub.resolveLiveStart(3000);
-    return { result: { subscription: sub.id }, start: () => { void sub.run().catch(() => sub.stop()); } };
+    return { result: { subscription: sub.id }, start: () => { void sub.run().catch((err: unknown) => sub.die(err instanceof Error ? err.message : String(err))); } };
   }
 
   /** watch.unsubscribe: `{ok:true}`, also for ids unknown or already finished. */
