@@ -47,3 +47,18 @@ export function listenError(err: unknown, what: string, host: string, port: numb
   if (sys === 'EACCES') return new RelayError('PERMISSION_DENIED', `${what}: not allowed to listen on ${where} (ports below 1024 need privileges)`, details, { cause: err });
   return new RelayError('LISTEN_FAILED', `${what}: cannot listen on ${where}: ${(err as Error).message}`, details, { cause: err });
 }
+
+/** Codes of the hub's waiting sends, chat routes and link queries (issue 9; README "Error codes", PROTOCOL.md §4.3). */
+export const AssistantCode = {
+  RelayOffline: 'RELAY_OFFLINE',
+  UnknownChat: 'UNKNOWN_CHAT',
+  SendFailed: 'SEND_FAILED',
+  SendUnconfirmed: 'SEND_UNCONFIRMED',
+  SendNotStarted: 'SEND_NOT_STARTED',
+  QueryTimeout: 'QUERY_TIMEOUT',
+  QueryFailed: 'QUERY_FAILED',
+  QueryUnsupported: 'QUERY_UNSUPPORTED',
+  UnknownQuery: 'UNKNOWN_QUERY',
+  BadQuery: 'BAD_QUERY',
+  AnswerTooLarge: 'ANSWER_TOO_LARGE',
+} as const;

@@ -3,7 +3,7 @@
 // row mapper as the reader; pages of at most 500 rows, and a time budget that ends a long search early.
 import { existsSync } from 'node:fs';
 import type { Clock } from '../clock.js';
-import { RelayError } from '../errors.js';
+import { AssistantCode, RelayError } from '../errors.js';
 import { appleToIso, unixMsToApple } from '../model/apple-time.js';
 import type { RelayEvent } from '../model/events.js';
 import { boundList, boundName } from '../model/event-limits.js';
@@ -121,7 +121,7 @@ export class ChatHistory {
   history(req: HistoryRequest): HistoryResult {
     const q = this.c().queries;
     const chat = q.chatById.get(req.chatId);
-    if (chat === undefined) throw new RelayError('UNKNOWN_CHAT', `chat.db has no chat ${req.chatId}`, { chat_id: req.chatId });
+    if (chat === undefined) throw new RelayError(AssistantCode.UnknownChat, `chat.db has no chat ${req.chatId}`, { chat_id: req.chatId });
     const until = this.deps.clock.now() + (this.deps.budgetMs ?? 2000);
     const want = req.participants === null ? null : new Set(req.participants.map((p) => p.toLowerCase()));
     const limit = Math.max(1, Math.min(req.limit, HISTORY_PAGE));

@@ -1,6 +1,6 @@
 // The hub's side of the link's request/answer exchange (PROTOCOL.md §4.3): a query goes to the relay
 // with a fresh id and waits at most its timeout for the one answer; nothing of it is stored.
-import { RelayError } from '../errors.js';
+import { AssistantCode, RelayError } from '../errors.js';
 import type { LinkMessage } from '../link/codec.js';
 
 interface Waiting {
@@ -26,7 +26,7 @@ export class RelayQueries {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new RelayError('QUERY_TIMEOUT', `the relay did not answer the ${q} query within ${timeoutMs} ms`, { q }));
+        reject(new RelayError(AssistantCode.QueryTimeout, `the relay did not answer the ${q} query within ${timeoutMs} ms`, { q }));
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
       try {
@@ -34,7 +34,7 @@ export class RelayQueries {
       } catch (err) {
         clearTimeout(timer);
         this.waiting.delete(id);
-        reject(new RelayError('RELAY_OFFLINE', `the query could not be sent: ${(err as Error).message}`, { q }));
+        reject(new RelayError(AssistantCode.RelayOffline, `the query could not be sent: ${(err as Error).message}`, { q }));
       }
     });
   }
@@ -45,7 +45,7 @@ export class RelayQueries {
     if (w === undefined) return;
     this.waiting.delete(m.id);
     clearTimeout(w.timer);
-    if (m.error !== undefined) w.reject(new RelayError('QUERY_FAILED', m.error.message, { relay_code: m.error.code }));
+    if (m.error !== undefined) w.reject(new RelayError(AssistantCode.QueryFailed, m.error.message, { relay_code: m.error.code }));
     else w.resolve(m.result ?? {});
   }
 
@@ -54,7 +54,7 @@ export class RelayQueries {
     for (const [id, w] of this.waiting) {
       clearTimeout(w.timer);
       this.waiting.delete(id);
-      w.reject(new RelayError('RELAY_OFFLINE', 'the relay disconnected before it answered'));
+      w.reject(new RelayError(AssistantCode.RelayOffline, 'the relay disconnected before it answered'));
     }
   }
 }

@@ -2,6 +2,7 @@
 // ROWID and guid), the send failed, or the time is up. A command that never left the hub is then
 // cancelled (certainly not sent: SEND_NOT_STARTED); one that may have is SEND_UNCONFIRMED.
 import type { ServerResponse } from 'node:http';
+import { AssistantCode } from '../errors.js';
 import type { CommandRow } from '../store/hub-commands.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { EventFeed } from './event-feed.js';
@@ -41,18 +42,18 @@ export async function waitForSend(deps: SendWaitDeps, account: string, ids: read
     const commands = ids.map((id) => deps.store.commands.get(id)).filter((c): c is CommandRow => c !== null);
     const states = commands.map(settled);
     const failed = commands.find((c) => c.status === 'failed');
-    if (failed !== undefined) return { ok: false, status: 502, code: 'SEND_FAILED', message: failed.error ?? 'the Mac reported the send failed' };
+    if (failed !== undefined) return { ok: false, status: 502, code: AssistantCode.SendFailed, message: failed.error ?? 'the Mac reported the send failed' };
     const unknown = commands.find((c) => c.status === 'unknown');
-    if (unknown !== undefined) return { ok: false, status: 504, code: 'SEND_UNCONFIRMED', message: `the Mac could not confirm the send: ${unknown.error ?? 'no row found'}` };
+    if (unknown !== undefined) return { ok: false, status: 504, code: AssistantCode.SendUnconfirmed, message: `the Mac could not confirm the send: ${unknown.error ?? 'no row found'}` };
     if (states.every((s) => s === 'ok')) return { ok: true, commands };
     if (Date.now() >= until || closed || deps.results.closed) {
       // A row is known for every part: the send is confirmed, whatever Messages says of it yet.
       if (commands.every((c) => c.row_id !== null)) return { ok: true, commands };
       const why = deps.results.closed ? 'the hub is shutting down' : `no confirmation within ${Math.round(waitMs / 1000)} s`;
       if (deps.store.commands.cancelUnsent(ids, deps.sentUpTo(account), `SEND_NOT_STARTED: ${why}; cancelled before it left the hub`)) {
-        return { ok: false, status: 504, code: 'SEND_NOT_STARTED', message: `${why}; the send never left the hub and is cancelled: nothing was sent` };
+        return { ok: false, status: 504, code: AssistantCode.SendNotStarted, message: `${why}; the send never left the hub and is cancelled: nothing was sent` };
       }
-      return { ok: false, status: 504, code: 'SEND_UNCONFIRMED', message: `${why}; the send went to the relay and may still happen (GET /v1/messages/${ids[0]} follows it)` };
+      return { ok: false, status: 504, code: AssistantCode.SendUnconfirmed, message: `${why}; the send went to the relay and may still happen (GET /v1/messages/${ids[0]} follows it)` };
     }
     await deps.results.wait(until - Date.now());
   }

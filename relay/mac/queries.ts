@@ -1,12 +1,12 @@
 // The Mac's answers to the hub's link queries (PROTOCOL.md §4.3): `chats` and `history`, read from
 // chat.db by chatdb/history.ts. Parameters are checked here; an answer too large for one link item is
 // cut to the newest messages that fit and marked `partial`.
-import { RelayError } from '../errors.js';
+import { AssistantCode, RelayError } from '../errors.js';
 import type { ChatHistory } from '../chatdb/history.js';
 import { bytesOver } from '../model/wire.js';
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const bad = (why: string): never => { throw new RelayError('BAD_QUERY', why); };
+const bad = (why: string): never => { throw new RelayError(AssistantCode.BadQuery, why); };
 
 function optMs(v: unknown, name: string): number | null {
   if (v === undefined || v === null) return null;
@@ -58,7 +58,7 @@ export function macQueryHandler(history: ChatHistory, maxItemBytes: number): (q:
     return bad(`unknown query ${JSON.stringify(q.slice(0, 40))}`) as never;
   };
   return async (q, params) => {
-    if (q !== 'chats' && q !== 'history') throw new RelayError('UNKNOWN_QUERY', `this relay does not know the query ${JSON.stringify(q.slice(0, 40))}`);
+    if (q !== 'chats' && q !== 'history') throw new RelayError(AssistantCode.UnknownQuery, `this relay does not know the query ${JSON.stringify(q.slice(0, 40))}`);
     return answer(q, params);
   };
 }

@@ -12,13 +12,9 @@ import { RateLimiter, type RateLimits } from './rate-limit.js';
 import { publicStatus, SentFollower } from './sent-follower.js';
 
 export type SentStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
-export interface FoundRow {
-  readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean;
-  /** Where the row is (reported with the send's result so the hub can answer with it). */
-  readonly chatGuid?: string | null; readonly chatId?: number | null; readonly service?: string | null;
-}
-/** The row a send made, as its result reports it. */
+/** The row a send made, as its result reports it: its chat (guid, chat.db ROWID) and service. */
 export interface SentRowInfo { readonly chatGuid: string | null; readonly chatId: number | null; readonly service: string | null }
+export interface FoundRow extends Partial<SentRowInfo> { readonly rowid: number; readonly guid: string; readonly status: SentStatus; readonly error: number | null; readonly noReceipts: boolean }
 export type { Target } from './send-command.js';
 
 /** chat.db lookups the sender needs (chatdb/sent-rows.ts). */
@@ -298,8 +294,7 @@ export class Sender {
         ? this.deps.rows.findFile(target, safeFileName(payload.file.name), probe)
         : this.deps.rows.find(target, payload.text, probe);
       if (row !== null) {
-        this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}`,
-          row: { chatGuid: row.chatGuid ?? null, chatId: row.chatId ?? null, service: row.service ?? null } });
+        this.set(id, publicStatus(row.status), { appleGuid: row.guid, sentRowid: row.rowid, error: row.error === null ? null : `MESSAGES_ERROR_${row.error}`, row: { chatGuid: row.chatGuid ?? null, chatId: row.chatId ?? null, service: row.service ?? null } });
         this.follower.follow({ commandId: id, rowid: row.rowid, status: row.status, until: this.deps.clock.now() + this.opts.followMs, staged: payload.file !== null }, row);
         return;
       }

@@ -8,7 +8,8 @@ import { HubFiles } from './hub-files.js';
 import { HubChats } from './hub-chats.js';
 import { HubRows } from './hub-rows.js';
 
-const MIGRATIONS = [
+/** The hub store's migrations, in order (PRAGMA user_version counts those applied). */
+export const HUB_MIGRATIONS: readonly string[] = [
   `CREATE TABLE relays (account TEXT PRIMARY KEY, public_key TEXT NOT NULL, acked_seq INTEGER NOT NULL DEFAULT 0,
      cmd_acked INTEGER NOT NULL DEFAULT 0, store_id TEXT, last_seen_at INTEGER);
    CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, event_id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -67,7 +68,7 @@ export class HubStore {
   private readonly db: Db;
 
   constructor(private readonly path: string, now: () => number) {
-    this.db = openStore(path, MIGRATIONS);
+    this.db = openStore(path, HUB_MIGRATIONS);
     const tx: Tx = (fn) => {
       try {
         return this.db.transaction(fn)();
