@@ -126,6 +126,11 @@ describe('imsg-relay: send, concurrency, large text (contract §11, 36–45)', (
     assert.ok(Date.now() - started < 30_000);
     assert.deepEqual(r.error!.data, { disposition: 'not_started', retry_safe: true });
     assert.ok(!JSON.stringify(r).includes('Timed out waiting for response'));
+    // 10 with the Mac (not the hub) unreachable: the chats still come, from the hub's table.
+    const probe = env.spawn();
+    const listed = await probe.request('chats.list', { limit: 20 }, 10_000);
+    await probe.close();
+    assert.ok([7, 9].every((id) => (listed.result!['chats'] as Array<{ id: number }>).some((c) => c.id === id)));
     await env.relay.startMac();
   });
 });
