@@ -57,6 +57,14 @@ export async function imsgBench(log: Log): Promise<void> {
       await p.exited;
       probes.push(performance.now() - p.spawnedAt);
     }
+    // The hub's own part of the probe (it asks the Mac over the link), from this process.
+    const hubChats: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) {
+      const t0 = performance.now();
+      await (await env.relay.api('/v1/chats?limit=1')).json();
+      hubChats.push(performance.now() - t0);
+    }
+    log('imsg.hub_chats_ms_p50', percentile(hubChats, 50), 'ms (GET /v1/chats?limit=1 alone: the hub asking the Mac)');
     log('imsg.probe_spawn_ms_p50', percentile(probes, 50), 'ms (spawn → answer → stdin EOF → exit; target ≤ 150)');
     log('imsg.probe_spawn_ms_p99', percentile(probes, 99), 'ms');
 
@@ -84,6 +92,19 @@ export async function imsgBench(log: Log): Promise<void> {
       const stamps = readFileSync(started, 'utf8').split('\n').filter((l) => l !== '');
       toOsascript.push(Number(stamps[before]) * 1000 - t0);
     }
+    // The floor under the last figure: how long bash takes from spawn to its first line on this machine now.
+    const bashStart: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.timeOrigin + performance.now();
+      const out = await new Promise<string>((resolve) => {
+        let text = '';
+        const c = spawn('/bin/bash', ['-c', 'printf "%s" "$EPOCHREALTIME"']);
+        c.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+        c.on('close', () => resolve(text));
+      });
+      bashStart.push(Number(out) * 1000 - t0);
+    }
+    log('imsg.bash_start_ms_p50', percentile(bashStart, 50), 'ms (spawn → bash running: part of "osascript started")');
     log('imsg.send_to_osascript_ms_p50', percentile(toOsascript, 50), 'ms');
     log('imsg.send_to_osascript_ms_p99', percentile(toOsascript, 99), 'ms (target ≤ 20)');
     await Promise.all([watch.close(), sender.close()]);
