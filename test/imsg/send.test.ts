@@ -94,7 +94,7 @@ describe('imsg-relay: send, concurrency, large text (contract §11, 36–45)', (
   });
 
   it('44: a slow send and a chats.list in one process: both answered, each with its own id', async () => {
-    env.relay.messages({ sentAfterMs: 50, finalAfterMs: 50, sendDelayMs: 1500 });
+    env.relay.messages({ sentAfterMs: 50, finalAfterMs: 50, sendDelayMs: 3000 });
     const p = env.spawn();
     p.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'send', params: { text: 'slow one', ...BASE, chat_id: 7 } }));
     p.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'chats.list', params: { limit: 20 } }));
