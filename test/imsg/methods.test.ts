@@ -3,7 +3,7 @@
 // Messages with the §11 fixture in chat.db.
 import assert from 'node:assert/strict';
 import { lstatSync, readFileSync, rmSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DM7, GROUP9, ImsgEnv, PHOTO_BYTES } from '../support/imsg-env.js';
 import type { ImsgProcess, Msg } from '../support/imsg-process.js';
@@ -171,6 +171,25 @@ describe('imsg-relay: methods and the watch (contract §11, 24–35)', () => {
     assert.equal(a['mime_type'], 'image/jpeg');
     assert.equal(p.filesAtLine.get(a['original_path'] as string), true, 'the file existed when the line arrived');
     assert.deepEqual(readFileSync(a['original_path'] as string), PHOTO_BYTES);
+    await p.close();
+  });
+
+  it('34: an attachment whose bytes never come is named missing:true, without a path, and the message still comes', async () => {
+    const p = env.spawn();
+    await p.subscribe({ attachments: true, include_reactions: true });
+    const w = env.relay.writer;
+    const row = w.db.transaction(() => {
+      const r = w.insert({ chat: DM7.guid, handle: DM7.handle, text: 'see attached' });
+      w.attach(r.rowid, { guid: 'at_0_NEVER', filename: join(env.dir, 'Messages', 'Attachments', 'in', 'never.jpg'), name: 'never.jpg', mimeType: 'image/jpeg', bytes: 10 });
+      return r;
+    })();
+    rows.push([row.rowid, false]);
+    const m = await p.message(row.rowid, 30_000);
+    assertMessageShape(m);
+    assert.equal(m.text, 'see attached');
+    const a = (m['attachments'] as Array<Record<string, unknown>>)[0]!;
+    assert.equal(a['missing'], true);
+    assert.equal('original_path' in a, false);
     await p.close();
   });
 
