@@ -45,6 +45,10 @@ const publicChat = (c: KnownChat): Record<string, unknown> => ({
   participants: c.participants, service: c.service, last_message_at: c.last_message_at, last_event_at: c.last_event_at,
 });
 
+/**
+ * The chat handlers (list, a chat's messages) and the chat lookup a send by `chat_id`/`chat_identifier` uses.
+ * @throws HttpError 404 UNKNOWN_CHAT, 400 BAD_REQUEST (a date or flag that does not parse, naming it)
+ */
 export function chatRoutes(deps: ChatsDeps): {
   list: (url: URL, res: ServerResponse) => Promise<void>;
   messages: (id: string, url: URL, res: ServerResponse) => Promise<void>;

@@ -18,6 +18,7 @@ export interface RowsDeps {
 /** Cursors ahead of every known row already logged (each logged once). */
 const LOGGED_MAX = 1000;
 
+/** The GET /v1/rows handler. @throws HttpError 400 BAD_PARAMETER / BAD_REQUEST for a bad cursor, range or account. */
 export function rowsRoute(deps: RowsDeps): (url: URL, res: ServerResponse) => Promise<void> {
   const logged = new Set<string>();
   const answer = (res: ServerResponse, rows: ReadonlyArray<{ rowid: number; event: Record<string, unknown> }>, next: number): void =>

@@ -42,6 +42,7 @@ const toChat = (r: Record<string, unknown>): KnownChat => ({
 
 const ORDER = 'ORDER BY COALESCE(last_message_at, last_event_at) IS NULL, COALESCE(last_message_at, last_event_at) DESC, last_seq DESC';
 
+/** The hub's chat table: lookups by id, guid or identifier, and merging what the Mac says. */
 export class HubChats {
   private readonly s;
 

@@ -26,6 +26,7 @@ export interface HubHistoryRequest {
 
 const PAGE = 500;
 
+/** Reads the hub's events as chat.db rows (feed, history); writes nothing. */
 export class HubRows {
   private readonly s;
 
@@ -40,6 +41,8 @@ export class HubRows {
       reactions: db.prepare(`SELECT body FROM events WHERE account = ? AND chat_guid = ? AND kind = 'reaction' AND mac_rowid > ?
         ORDER BY mac_rowid LIMIT 5000`),
       commandOf: db.prepare("SELECT id FROM commands WHERE account = ? AND apple_guid = ? AND status != 'chunk' LIMIT 1").pluck(),
+      changes: db.prepare(`SELECT guid, kind, body FROM events WHERE account = ? AND kind IN ('edit', 'unsend')
+        AND guid IN (SELECT value FROM json_each(?)) ORDER BY seq`),
     };
   }
 
@@ -87,7 +90,9 @@ export class HubRows {
         const at = typeof event['date'] === 'string' ? Date.parse(event['date']) : NaN;
         if (req.start !== null && !(at >= req.start)) continue;
         if (req.end !== null && !(at < req.end)) continue;
-        const handle = event['kind'] === 'from_me' ? (event['chat'] as { identifier?: unknown } | null)?.identifier : event['sender'];
+        // As chat.db's handle column: the sender, or for a from-me row in a DM the other party (none in a group).
+        const chat = event['chat'] as { identifier?: unknown; is_group?: unknown } | null;
+        const handle = event['kind'] === 'from_me' ? (chat?.is_group === true ? null : chat?.identifier) : event['sender'];
         if (want !== null && !(typeof handle === 'string' && want.has(handle.toLowerCase()))) continue;
         out.push(req.attachments ? event : { ...event, attachments: [] });
         if (out.length >= req.limit) break;
@@ -104,6 +109,11 @@ export class HubRows {
         from_me: e['sender'] === null, date: (e['date'] as string | null) ?? null };
     });
     const net = netReactions(rows);
-    return out.map((e) => ({ ...e, reactions: net.get(String(e['guid'])) ?? [] }));
+    // As chat.db shows them now: the last edit's text, no text once unsent.
+    const text = new Map<string, string | null>();
+    for (const c of this.s.changes.all(req.account, JSON.stringify(out.map((e) => e['guid']))) as Array<{ guid: string; kind: string; body: string }>) {
+      text.set(c.guid, c.kind === 'unsend' ? null : ((JSON.parse(c.body) as { text?: string | null }).text ?? null));
+    }
+    return out.map((e) => ({ ...e, ...(text.has(String(e['guid'])) ? { text: text.get(String(e['guid'])) } : {}), reactions: net.get(String(e['guid'])) ?? [] }));
   }
 }

@@ -100,7 +100,6 @@ describe('the assistant API of issue 9 (chats, history, row feed, waiting sends)
     const first = await json<Feed>(await poll);
     assert.equal(first.rows[0]?.rowid, mine.rowid, `the lower row first, got ${JSON.stringify(first.rows.map((x) => x.rowid))}`);
     assert.equal(first.rows[0]?.kind, 'from_me');
-    assert.equal(first.rows[0]?.text, 'typing on my phone v16');
     let rows = first.rows;
     let next = first.next;
     while (!rows.some((x) => x.rowid === hers.rowid)) {

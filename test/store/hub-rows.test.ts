@@ -11,7 +11,7 @@ import { tempDir } from '../support/chatdb-env.js';
 const DM = 'iMessage;-;+1555';
 const chat = { guid: DM, id: 7, identifier: '+1555', name: null, is_group: false, participants: ['+1555'] };
 const row = (kind: string, rowid: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
-  ({ kind, rowid, guid: `G${rowid}`, date: new Date(Date.parse('2026-01-01T00:00:00Z') + rowid * 1000).toISOString(), service: 'iMessage', sender: kind === 'from_me' ? null : '+1555', chat, backlog: false, ...extra });
+  ({ kind, rowid, guid: `G${rowid}`, text: `x${rowid}`, date: new Date(Date.parse('2026-01-01T00:00:00Z') + rowid * 1000).toISOString(), service: 'iMessage', sender: kind === 'from_me' ? null : '+1555', chat, backlog: false, ...extra });
 
 describe('hub store: row feed and chat ids', () => {
   it('upgrades a schema-2 store: its message, from-me and tapback events join the feed by ROWID', () => {
@@ -51,8 +51,10 @@ describe('hub store: row feed and chat ids', () => {
       assert.deepEqual(s.rows.fromStart('alice', 10).map((r) => r.rowid), [11, 12, 13], 'row 10 is older than 2 hours');
       assert.equal(s.chats.byId('alice', 7)?.guid, DM);
       assert.equal(s.chats.byKey('alice', '+1555')?.id, 7);
+      s.events.ingest('alice', [{ seq: 5, type: 'event', id: 'edit:G12:1', body: { ...row('edit', 12), text: 'edited' } },
+        { seq: 6, type: 'event', id: 'unsend:G10', body: { ...row('unsend', 10), unsent_at: null } }], []);
       const hist = s.rows.history({ account: 'alice', chatGuid: DM, limit: 5, start: null, end: null, participants: null, attachments: false });
-      assert.deepEqual(hist.map((e) => [e['rowid'], e.reactions.map((r) => r.reaction)]), [[12, ['love']], [11, []], [10, []]]);
+      assert.deepEqual(hist.map((e) => [e['rowid'], e['text'], e.reactions.map((r) => r.reaction)]), [[12, 'edited', ['love']], [11, 'x11', []], [10, null, []]]);
       // The Mac renumbered the chat (chat.db replaced): its id wins, and no other chat keeps it.
       s.chats.merge('alice', [{ id: 9, guid: DM, identifier: '+1555', name: null, service: 'iMessage', is_group: false, participants: ['+1555'], last_message_at: '2026-02-01T00:00:00.000Z' },
         { id: 7, guid: 'SMS;-;+1666', identifier: '+1666', name: null, service: 'SMS', is_group: false, participants: ['+1666'], last_message_at: null }]);
