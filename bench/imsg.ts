@@ -92,19 +92,6 @@ export async function imsgBench(log: Log): Promise<void> {
       const stamps = readFileSync(started, 'utf8').split('\n').filter((l) => l !== '');
       toOsascript.push(Number(stamps[before]) * 1000 - t0);
     }
-    // The floor under the last figure: how long bash takes from spawn to its first line on this machine now.
-    const bashStart: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const t0 = Date.now(); // the wall clock, as bash's EPOCHREALTIME (performance.timeOrigin drifts from it in a long run on this VM)
-      const out = await new Promise<string>((resolve) => {
-        let text = '';
-        const c = spawn('/bin/bash', ['-c', 'printf "%s" "$EPOCHREALTIME"']);
-        c.stdout.on('data', (d: Buffer) => { text += d.toString(); });
-        c.on('close', () => resolve(text));
-      });
-      bashStart.push(Number(out) * 1000 - t0);
-    }
-    log('imsg.bash_start_ms_p50', percentile(bashStart, 50), 'ms (spawn → bash running: part of "osascript started")');
     log('imsg.send_to_osascript_ms_p50', percentile(toOsascript, 50), 'ms');
     log('imsg.send_to_osascript_ms_p99', percentile(toOsascript, 99), 'ms (target ≤ 20)');
     await Promise.all([watch.close(), sender.close()]);
