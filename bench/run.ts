@@ -10,6 +10,7 @@ import { linkBench } from './link.js';
 import { idleBench } from './idle.js';
 import { sendBench } from './send.js';
 import { assistantBench } from './assistant.js';
+import { imsgBench } from './imsg.js';
 
 export type Figures = Record<string, number>;
 
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (log: (name: string, value: number, unit: string) 
   idle: idleBench,
   send: sendBench,
   assistant: assistantBench,
+  imsg: imsgBench,
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { closure, COMMAND_MAIN } from './support/imsg-build.js';
 
 const ROOT = fileURLToPath(new URL('../relay/', import.meta.url));
 
@@ -43,6 +44,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['chatdb', 'config', 'doctor', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'systemd', 'tunnel', 'typedstream'],
   launchd: [],
   systemd: [],
+  imsg: [],
   '.': ['cli', 'model'],
 };
 
@@ -92,6 +94,13 @@ describe('architecture', () => {
     const shell = /\bexecSync\b|\{[^}]*\bexec\b[^}]*\}\s*from\s*'node:child_process'|child_process['"]?\)?\.exec\(|shell:\s*true|\beval\(|new Function\(/;
     const bad = sources.filter((s) => shell.test(s.text)).map((s) => s.path);
     assert.deepEqual(bad, []);
+  });
+
+  it('imsg-relay starts cheap: what it loads is its own folder, errors.ts and node: built-ins (no SQLite, ws, pino, tweetnacl, link)', () => {
+    const { files, modules } = closure(COMMAND_MAIN);
+    assert.ok(files.length > 5, 'the walk found the command');
+    assert.deepEqual(files.map((f) => relative(ROOT, f)).filter((f) => !f.startsWith('imsg/') && f !== 'errors.ts'), []);
+    assert.deepEqual(modules.filter((m) => !m.startsWith('node:')), []);
   });
 
   it('source files stay small (one concern each)', () => {

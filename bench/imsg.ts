@@ -1,0 +1,112 @@
+// The `imsg-relay` command as OpenClaw runs it (bin/imsg-relay → dist), against a compiled hub + Mac
+// relay + simulated Messages: wall time per spawn of `status --json` and of the probe request; new
+// chat.db row → `message` line on stdout; `send` request → osascript started.
+import { spawn } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImsgEnv } from '../test/support/imsg-env.js';
+import { runImsg } from '../test/support/imsg-process.js';
+import { FAKE_OSASCRIPT } from '../test/support/fake-messages.js';
+import { percentile } from './support.js';
+
+type Log = (name: string, value: number, unit: string) => void;
+const SETTLE_MS = 500;
+const SPAWNS = 50;
+
+/** Wall time of one run of `file args` to its exit. */
+function spawnMs(file: string, args: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve) => spawn(file, args, { stdio: 'ignore' }).on('close', () => resolve(performance.now() - t0)));
+}
+
+export async function imsgBench(log: Log): Promise<void> {
+  const env = new ImsgEnv();
+  env.relay.compiled = true;
+  // osascript started = the first thing the wrapper does (bash's clock, no fork), then the fake Messages.
+  const started = join(env.dir, 'osascript-started.log');
+  const wrapper = join(env.dir, 'osascript');
+  writeFileSync(wrapper, `#!/bin/bash\nprintf '%s\\n' "$EPOCHREALTIME" >> '${started}'\nexec '${FAKE_OSASCRIPT}' "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  writeFileSync(started, '');
+  try {
+    await env.start({ relay: { macExtra: { reader: { settleMs: SETTLE_MS, pollIntervalMs: 1000 } } } });
+    const mac = JSON.parse(readFileSync(env.relay.macConfig, 'utf8')) as { sender: Record<string, unknown> };
+    mac.sender['osascript'] = wrapper;
+    writeFileSync(env.relay.macConfig, JSON.stringify(mac));
+    await env.relay.mac!.stop();
+    await env.relay.startMac();
+    await env.relay.mac!.waitForLog(/^link up$/);
+
+    // Interleaved with a bare `node -e ''` so both see the same machine load: the command's own cost is the difference.
+    const status: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) {
+      status.push((await runImsg(['status', '--json'], { IMSG_RELAY_CONFIG: env.configFile })).ms);
+      bare.push(await spawnMs(process.execPath, ['-e', '']));
+    }
+    log('imsg.status_json_spawn_ms_p50', percentile(status, 50), 'ms (target ≤ 150)');
+    log('imsg.status_json_spawn_ms_p99', percentile(status, 99), 'ms');
+    log('imsg.node_bare_spawn_ms_p50', percentile(bare, 50), 'ms (node -e \'\', same moments: the floor)');
+    log('imsg.node_bare_spawn_ms_p99', percentile(bare, 99), 'ms');
+
+    const probes: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) {
+      const p = env.spawn();
+      await p.request('chats.list', { limit: 1 });
+      p.child.stdin!.end();
+      await p.exited;
+      probes.push(performance.now() - p.spawnedAt);
+    }
+    // The hub's own part of the probe (it asks the Mac over the link), from this process.
+    const hubChats: number[] = [];
+    for (let i = 0; i < SPAWNS; i++) {
+      const t0 = performance.now();
+      await (await env.relay.api('/v1/chats?limit=1')).json();
+      hubChats.push(performance.now() - t0);
+    }
+    log('imsg.hub_chats_ms_p50', percentile(hubChats, 50), 'ms (GET /v1/chats?limit=1 alone: the hub asking the Mac)');
+    log('imsg.probe_spawn_ms_p50', percentile(probes, 50), 'ms (spawn → answer → stdin EOF → exit; target ≤ 150)');
+    log('imsg.probe_spawn_ms_p99', percentile(probes, 99), 'ms');
+
+    const watch = env.spawn();
+    await watch.subscribe({ attachments: false, include_reactions: true });
+    const rowToLine: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t0 = performance.now();
+      const row = env.inbound(`bench ${i}`);
+      await watch.message(row.rowid);
+      rowToLine.push(performance.now() - t0);
+    }
+    log('imsg.settle_ms', SETTLE_MS, 'ms (the reader settle window)');
+    log('imsg.row_to_line_ms_p50', percentile(rowToLine, 50), 'ms');
+    log('imsg.row_to_line_ms_p99', percentile(rowToLine, 99), 'ms');
+    log('imsg.row_to_line_p99_over_settle_ms', percentile(rowToLine, 99) - SETTLE_MS, 'ms (target ≤ 30)');
+
+    const sender = env.spawn();
+    const toOsascript: number[] = [];
+    const direct: number[] = [];
+    /** ms from `t0` to the start of the osascript run after `before` runs. */
+    const osascriptAfter = (before: number, t0: number): number => Number(readFileSync(started, 'utf8').split('\n').filter((l) => l !== '')[before]) * 1000 - t0;
+    const runs = (): number => readFileSync(started, 'utf8').split('\n').filter((l) => l !== '').length;
+    for (let i = 0; i < 30; i++) {
+      // Through the command, then (same moment, for comparison) the hub API called directly.
+      let before = runs();
+      let t0 = Date.now(); // the wall clock, as bash's EPOCHREALTIME (performance.timeOrigin drifts from it in a long run on this VM)
+      const r = await sender.request('send', { text: `bench send ${i}`, service: 'auto', region: 'US', transport: 'auto', chat_id: 7 }, 60_000);
+      if (r.error !== undefined) throw new Error(`send failed: ${JSON.stringify(r.error)}`);
+      toOsascript.push(osascriptAfter(before, t0));
+      before = runs();
+      t0 = Date.now();
+      const res = await env.relay.api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_id: 7, text: `bench direct ${i}`, wait: 60 }) });
+      if (res.status !== 200) throw new Error(`direct send answered ${res.status}`);
+      await res.arrayBuffer();
+      direct.push(osascriptAfter(before, t0));
+    }
+    log('imsg.hub_api_send_to_osascript_ms_p50', percentile(direct, 50), 'ms (POST /v1/messages from this process, no command: the path after it)');
+    log('imsg.send_to_osascript_ms_p50', percentile(toOsascript, 50), 'ms');
+    log('imsg.send_to_osascript_ms_p99', percentile(toOsascript, 99), 'ms (target ≤ 20)');
+    await Promise.all([watch.close(), sender.close()]);
+  } finally {
+    await env.stop();
+  }
+}

@@ -1,0 +1,71 @@
+// The `imsg-relay` command as a user runs it: the launcher bin/imsg-relay, which runs dist/imsg/main.js.
+// Tests run that very launcher, so dist must match the sources: built here (npm run build, as
+// `prepare` does) when a file the command loads is newer than its compiled copy, one build at a time.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The file OpenClaw's cliPath names. */
+export const LAUNCHER = join(ROOT, 'bin', 'imsg-relay');
+export const COMMAND_MAIN = join(ROOT, 'relay', 'imsg', 'main.ts');
+
+/** Relative imports of a source file that are loaded at run time (type-only imports are erased). */
+export function runtimeImports(text: string): string[] {
+  return [...text.matchAll(/^import\s+(?!type\s)[^'"]*?['"]([^'"]+)['"]|^export\s+(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)]
+    .map((m) => (m[1] ?? m[2] ?? m[3])!);
+}
+
+/** Every source file `entry` loads, transitively, and every bare module (library or node:) they import. */
+export function closure(entry: string): { files: string[]; modules: string[] } {
+  const files = new Set<string>();
+  const modules = new Set<string>();
+  const visit = (file: string): void => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const spec of runtimeImports(readFileSync(file, 'utf8'))) {
+      if (spec.startsWith('.')) visit(join(dirname(file), spec).replace(/\.js$/, '.ts'));
+      else modules.add(spec);
+    }
+  };
+  visit(entry);
+  return { files: [...files].sort(), modules: [...modules].sort() };
+}
+
+/** True when dist lacks a compiled file of the command or one is older than its source. */
+export function distStale(): boolean {
+  return closure(COMMAND_MAIN).files.some((src) => {
+    const out = join(ROOT, 'dist', relative(join(ROOT, 'relay'), src)).replace(/\.ts$/, '.js');
+    return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
+  });
+}
+
+/** Builds dist (tsc -p tsconfig.build.json) when stale; parallel test files wait for one build. */
+export async function ensureCommandBuilt(): Promise<void> {
+  const lock = join(ROOT, 'dist', '.imsg-build.lock');
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  const until = Date.now() + 300_000;
+  for (;;) {
+    if (!distStale()) return;
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another test file is building (or a build died: its lock is taken over after 3 minutes).
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held !== undefined && Date.now() - held.mtimeMs > 180_000) rmdirSync(lock);
+      if (Date.now() > until) throw new Error('timed out waiting for another build of dist');
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      if (!distStale()) return;
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      await new Promise<void>((resolve, reject) => execFile(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, timeout: 280_000 },
+        (err, stdout) => (err === null ? resolve() : reject(new Error(`npm run build failed: ${stdout}`)))));
+      return;
+    } finally {
+      rmdirSync(lock);
+    }
+  }
+}
