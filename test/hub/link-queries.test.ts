@@ -13,6 +13,7 @@ import { writeNewKeyFile, type KeyPair } from '../../relay/link/keys.js';
 import { silentLogger } from '../../relay/logger.js';
 import { tempDir, waitFor } from '../support/chatdb-env.js';
 import { inProcessHubConfig } from '../support/in-process-hub.js';
+import { hubFetch } from '../support/openapi-contract.js';
 import { rawLink, type RawLink } from '../support/raw-link.js';
 
 const TOKEN = 'link-queries-token-0123456789';
@@ -28,8 +29,9 @@ describe('link queries and waiting sends against hand-driven relays', () => {
   let apiPort = 0;
   const links: RawLink[] = [];
 
+  /** A request to the hub's API, its answer checked against openapi.json. */
   const api = (path: string, init: RequestInit = {}): Promise<Response> =>
-    fetch(`http://127.0.0.1:${apiPort}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+    hubFetch(`http://127.0.0.1:${apiPort}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
 
   /** A relay that says hello (with `caps` if given) and is welcomed. */
   async function connect(opts: { caps?: string[]; cmdAcked?: number } = {}): Promise<RawLink> {

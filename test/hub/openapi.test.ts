@@ -142,30 +142,19 @@ describe('the hub and its OpenAPI document', () => {
   };
 
   it('answers every documented operation (no "no route" 404), each answer as documented', async () => {
-    const pending: string[] = [];
     for (const { template, method, operation } of operations()) {
       const sample = SAMPLES[operation.operationId];
       assert.ok(sample !== undefined, `a sample request for ${operation.operationId}`);
       assert.equal(matchRoute(sample.method ?? 'GET', sample.path.split('?')[0]!)?.template, template, `${operation.operationId}'s sample is ${method.toUpperCase()} ${template}`);
       assert.equal((sample.method ?? 'GET').toLowerCase(), method);
-      if (operation['x-pending'] !== undefined) {
-        // Documented ahead of the code (issue 9): the marker goes, and the answers are checked, once the hub serves it.
-        const res = await fetch(`${base}${sample.path}`, sample);
-        assert.match(await res.text(), /"no route for /, `the hub answers ${operation.operationId} now: remove its x-pending marker from openapi.json`);
-        pending.push(operation.operationId);
-        continue;
-      }
       const res = await hubFetch(`${base}${sample.path}`, sample);
       const body = method === 'head' ? '' : await res.text();
       assert.ok(!(res.status === 404 && /"no (route for|such path)/.test(body)), `${method.toUpperCase()} ${template} is answered: ${res.status} ${body}`);
     }
-    assert.ok(pending.length <= 2, `pending: ${pending.join(', ')}`);
   });
 
   it('answers methods and paths the document does not have with 404 NOT_FOUND or 405 METHOD_NOT_ALLOWED only', async () => {
-    // A path whose operations are all still pending (issue 9) is not served yet at all.
-    const pending = (template: string): boolean => operations().filter((o) => o.template === template).every((o) => o.operation['x-pending'] !== undefined);
-    for (const template of Object.keys(openApiDoc.paths).filter((t) => !pending(t))) {
+    for (const template of Object.keys(openApiDoc.paths)) {
       const path = template.replace(/\{[^}]+\}/g, '1');
       for (const m of HTTP_METHODS.filter((x) => x !== 'trace' && openApiDoc.paths[template]![x] === undefined)) {
         const res = await hubFetch(`${base}${path}`, { method: m.toUpperCase(), headers: auth });
@@ -176,6 +165,31 @@ describe('the hub and its OpenAPI document', () => {
       const res = await hubFetch(`${base}${path}`, { headers: auth });
       assert.equal(res.status, 404, path);
     }
+  });
+
+  it('answers the assistant routes\' refusals with the documented status and code (relay offline)', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    const cases: Array<[string, RequestInit, number, string]> = [
+      ['/v1/messages', { method: 'POST', headers: json, body: JSON.stringify({ chat_guid: 'iMessage;-;+15555550123', text: 'hi', wait: 5 }) }, 503, 'RELAY_OFFLINE'],
+      ['/v1/messages', { method: 'POST', headers: json, body: JSON.stringify({ chat_id: 42, text: 'hi' }) }, 404, 'UNKNOWN_CHAT'],
+      ['/v1/messages', { method: 'POST', headers: json, body: JSON.stringify({ chat_id: 42, text: 'hi', wait: 0 }) }, 400, 'BAD_REQUEST'],
+      ['/v1/chats?limit=1001', { headers: auth }, 400, 'BAD_PARAMETER'],
+      ['/v1/chats?account=nobody', { headers: auth }, 400, 'BAD_REQUEST'],
+      ['/v1/chats/abc/messages', { headers: auth }, 404, 'UNKNOWN_CHAT'],
+      ['/v1/chats/1/messages?start=yesterday', { headers: auth }, 400, 'BAD_REQUEST'],
+      ['/v1/chats/1/messages?attachments=maybe', { headers: auth }, 400, 'BAD_REQUEST'],
+      ['/v1/rows?after=x', { headers: auth }, 400, 'BAD_PARAMETER'],
+      ['/v1/rows?account=nobody', { headers: auth }, 400, 'BAD_REQUEST'],
+    ];
+    for (const [path, init, status, code] of cases) {
+      const res = await hubFetch(`${base}${path}`, init);
+      assert.equal(res.status, status, path);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, code, path);
+    }
+    const chats = (await (await hubFetch(`${base}/v1/chats?limit=1000`, { headers: auth })).json()) as { source: string };
+    assert.equal(chats.source, 'hub');
+    const feed = (await (await hubFetch(`${base}/v1/rows?after=-1`, { headers: auth })).json()) as { rows: unknown[]; next: number };
+    assert.deepEqual(feed, { rows: [], next: 0 });
   });
 });
 
@@ -196,11 +210,11 @@ describe('the contract check the test helpers run', () => {
   const id = '0b0b6f8e-3f52-4c4d-9a7e-0f1d2e3c4b5a';
   const answer = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
     new Response(body === null ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': id, ...headers } });
-  const chat = { account: 'alice', guid: 'iMessage;-;+15555550123', identifier: '+15555550123', name: null, is_group: false, participants: ['+15555550123'], service: 'iMessage', last_event_at: null };
+  const chat = { id: 7, account: 'alice', guid: 'iMessage;-;+15555550123', identifier: '+15555550123', name: null, is_group: false, participants: ['+15555550123'], service: 'iMessage', last_message_at: null, last_event_at: null };
   const check = (method: string, path: string, res: Response): Promise<void> => checkHubResponse(method, `http://127.0.0.1:1${path}`, res);
 
   it('passes an answer the document describes', async () => {
-    await check('GET', '/v1/chats', answer(200, { chats: [chat] }));
+    await check('GET', '/v1/chats', answer(200, { chats: [chat], source: 'hub' }));
     await check('GET', '/v1/messages/x', answer(404, { error: { code: 'NOT_FOUND', message: 'no message command with that id', request_id: id } }));
     await check('GET', '/v1/nope', answer(404, { error: { code: 'NOT_FOUND', message: 'no route', request_id: id } }));
   });
@@ -208,11 +222,11 @@ describe('the contract check the test helpers run', () => {
   it('fails an undocumented status, body, header, error code or route, naming the route, the status and the problem', async () => {
     const cases: Array<[string, string, Response, RegExp]> = [
       ['GET', '/v1/chats', answer(418, { chats: [] }), /GET \/v1\/chats \(\/v1\/chats\) answered 418: status 418 is not documented/],
-      ['GET', '/v1/chats', answer(200, { chats: [{ ...chat, participants: undefined }] }), /answered 200: body: body\/chats\/0 must have required property 'participants'/],
-      ['GET', '/v1/chats', answer(200, { chats: [], extra: 1 }), /answered 200: body: body must NOT have additional properties \("extra"\)/],
+      ['GET', '/v1/chats', answer(200, { chats: [{ ...chat, participants: undefined }], source: 'hub' }), /answered 200: body: body\/chats\/0 must have required property 'participants'/],
+      ['GET', '/v1/chats', answer(200, { chats: [], source: 'hub', extra: 1 }), /answered 200: body: body must NOT have additional properties \("extra"\)/],
       ['GET', '/v1/chats', new Response('{"chats":[]}', { status: 200, headers: { 'content-type': 'application/json' } }), /header X-Request-Id is missing/],
-      ['GET', '/v1/chats', answer(200, { chats: [] }, { 'x-debug': '1' }), /header x-debug is not in the document/],
-      ['GET', '/v1/chats', answer(200, { chats: [] }, { 'content-type': 'text/html' }), /Content-Type "text\/html" is not one of application\/json/],
+      ['GET', '/v1/chats', answer(200, { chats: [], source: 'hub' }, { 'x-debug': '1' }), /header x-debug is not in the document/],
+      ['GET', '/v1/chats', answer(200, { chats: [], source: 'hub' }, { 'content-type': 'text/html' }), /Content-Type "text\/html" is not one of application\/json/],
       ['GET', '/v1/messages/x', answer(404, { error: { code: 'FILE_NOT_FOUND', message: 'm', request_id: id } }), /GET \/v1\/messages\/x \(\/v1\/messages\/\{id\}\) answered 404: body: body\/error\/code must be equal to one of the allowed values \(NOT_FOUND; got "FILE_NOT_FOUND"\)/],
       ['GET', '/v1/attachments/g', answer(503, { error: { code: 'ATTACHMENT_PENDING', message: 'm', request_id: id } }), /header Retry-After is missing/],
       ['DELETE', '/v1/chats', answer(200, { chats: [] }), /\/v1\/chats has no DELETE\) answered 200/],
@@ -221,6 +235,32 @@ describe('the contract check the test helpers run', () => {
     for (const [method, path, res, message] of cases) {
       await assert.rejects(check(method, path, res), (err: Error) => { assert.match(err.message, message); return true; }, `${method} ${path}`);
     }
+  });
+
+  it('holds the assistant routes to their shapes: a history\'s `partial` only from the Mac, a waiting send\'s pair, the feed\'s kinds', async () => {
+    const chatRef = { guid: chat.guid, id: 7, identifier: chat.identifier, name: null, is_group: false, participants: chat.participants };
+    const message = { kind: 'message', rowid: 10, guid: 'M', date: '2026-05-16T15:24:36.123Z', service: 'iMessage', sender: '+15555550123', chat: chatRef, backlog: false,
+      text: 'hi', attachments: [], reply_to: null, mentions: [], decode_error: null, truncated: false };
+    const tapback = { rowid: 11, guid: 'R', reaction: 'love', emoji: null, sender: null, from_me: true, date: null };
+    const history = { messages: [{ ...message, reactions: [tapback] }] };
+    await check('GET', '/v1/chats/7/messages', answer(200, { ...history, source: 'mac', partial: false }));
+    await check('GET', '/v1/chats/7/messages', answer(200, { ...history, source: 'hub' }));
+    await assert.rejects(check('GET', '/v1/chats/7/messages', answer(200, { ...history, source: 'mac' })), /must have required property 'partial'/);
+    await assert.rejects(check('GET', '/v1/chats/7/messages', answer(200, { ...history, source: 'hub', partial: true })), /answered 200: body/);
+    await assert.rejects(check('GET', '/v1/chats/7/messages', answer(200, { messages: [{ ...message, reactions: [{ ...tapback, reaction: 'wow' }] }], source: 'hub' })), /reactions\/0\/reaction/);
+    const command = { id, account: 'alice', status: 'sent', apple_guid: 'A', error: null, chat_guid: chat.guid, handle: null, service: 'iMessage', file: null,
+      created_at: '2026-05-16T15:24:36.123Z', updated_at: '2026-05-16T15:24:37.000Z', rowid: 12, chat_id: 7 };
+    await check('POST', '/v1/messages', answer(200, { ...command, followed_by: { ...command, rowid: 13 } }));
+    await assert.rejects(check('POST', '/v1/messages', answer(200, { ...command, rowid: undefined })), /must have required property 'rowid'/);
+    for (const [status, code] of [[502, 'SEND_FAILED'], [503, 'RELAY_OFFLINE'], [504, 'SEND_NOT_STARTED'], [504, 'SEND_UNCONFIRMED'], [404, 'UNKNOWN_CHAT']] as const) {
+      await check('POST', '/v1/messages', answer(status, { error: { code, message: 'm', request_id: id } }));
+    }
+    await assert.rejects(check('POST', '/v1/messages', answer(503, { error: { code: 'SEND_FAILED', message: 'm', request_id: id } })), /allowed values \(RELAY_OFFLINE; got "SEND_FAILED"\)/);
+    await check('GET', '/v1/rows', answer(200, { rows: [message], next: 10 }));
+    const edit = { kind: 'edit', rowid: 10, guid: 'M', date: null, service: 'iMessage', sender: null, chat: chatRef, backlog: false, text: 'x', edited_at: null, truncated: false };
+    await assert.rejects(check('GET', '/v1/rows', answer(200, { rows: [edit], next: 10 })), /answered 200: body/);
+    await assert.rejects(check('GET', '/v1/events', answer(200, { events: [{ seq: 1, id: 'message:M', account: 'alice', event: { ...message, chat: { ...chatRef, id: '7' } } }], next: 1 })),
+      /body\/events\/0\/event\/chat\/id must be integer,null/);
   });
 
   it('checks an event against its own kind', async () => {

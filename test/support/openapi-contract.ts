@@ -13,25 +13,22 @@ const DOC_ID = 'https://imessage-relay.invalid/openapi.json';
  * Keywords of OpenAPI (and ours) that are annotations to a JSON Schema validator: in schemas, and the
  * document's top-level keys (ajv sees the document as a schema whose fragments are referenced).
  */
-const ANNOTATIONS = ['xml', 'externalDocs', 'example', 'x-pending-required',
+const ANNOTATIONS = ['xml', 'externalDocs', 'example',
   'openapi', 'info', 'jsonSchemaDialect', 'servers', 'security', 'tags', 'paths', 'webhooks', 'components'];
 
 const hasDiscriminator = (o: Record<string, unknown>): boolean => typeof o['discriminator'] === 'object' && o['discriminator'] !== null;
 
 /**
- * The document as the checks apply it: until issue 9 is in, the fields a schema lists in
- * `x-pending-required` are not required yet (the document names them; nothing else is relaxed);
- * a discriminator's `mapping` (for OpenAPI tools; ajv does without it) is left out.
+ * The document as the checks apply it: a discriminator's `mapping` (for OpenAPI tools; ajv does
+ * without it) is left out; nothing else changes.
  */
-function relaxed(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(relaxed);
+function forAjv(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(forAjv);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = relaxed(v);
+  for (const [k, v] of Object.entries(value)) out[k] = forAjv(v);
   // ajv applies `discriminator` (so a wrong event names only its own kind's problems) but not its `mapping`, which OpenAPI tools use.
   if (hasDiscriminator(out)) delete (out['discriminator'] as Record<string, unknown>)['mapping'];
-  const pending = out['x-pending-required'];
-  if (Array.isArray(pending) && Array.isArray(out['required'])) out['required'] = (out['required'] as string[]).filter((r) => !pending.includes(r));
   return out;
 }
 
@@ -41,7 +38,7 @@ export function contractAjv(): Ajv2020 {
   addFormats.default(ajv); // the CommonJS module itself, whose `default` is the plugin
   ajv.addVocabulary(ANNOTATIONS);
   // The document itself is no schema: only the fragments compiled below are; its other keys are ignored.
-  ajv.addSchema({ ...(relaxed(openApiDoc) as object), $id: DOC_ID }, undefined, undefined, false);
+  ajv.addSchema({ ...(forAjv(openApiDoc) as object), $id: DOC_ID }, undefined, undefined, false);
   return ajv;
 }
 

@@ -20,7 +20,6 @@ export const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'o
 export interface Operation {
   readonly operationId: string;
   readonly responses: Readonly<Record<string, unknown>>;
-  readonly 'x-pending'?: string;
   readonly [key: string]: unknown;
 }
 
