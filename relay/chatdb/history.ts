@@ -9,6 +9,7 @@ import type { RelayEvent } from '../model/events.js';
 import { boundList, boundName } from '../model/event-limits.js';
 import { netReactions, type NetReaction, type ReactionRow } from '../model/reactions.js';
 import { openChatDb, type ChatDbConnection } from './connection.js';
+import type { ChatInfo } from '../model/chat-info.js';
 import type { RawAttachmentRow, RawChatRow, RawMessageRow } from './queries.js';
 import { mapRow, num } from './row-mapper.js';
 
@@ -17,19 +18,6 @@ export const HISTORY_PAGE = 500;
 /** Tapback rows read for one page of messages at most. */
 const REACTION_ROWS = 5000;
 
-/** A chat as the `chats` query lists it. */
-export interface ChatInfo {
-  readonly id: number;
-  readonly guid: string;
-  readonly identifier: string | null;
-  readonly name: string | null;
-  readonly service: string | null;
-  readonly is_group: boolean;
-  /** Handles of the other participants. */
-  readonly participants: readonly string[];
-  /** ISO 8601 date of its newest message, null when it has none. */
-  readonly last_message_at: string | null;
-}
 
 /** What a history query asks for (dates are Unix ms; `start` inclusive, `end` exclusive). */
 export interface HistoryRequest {

@@ -1,6 +1,7 @@
 // The chats the hub knows, per account (guid ↔ chat id, identifier, name, participants, service,
 // last activity): filled from events as they are stored and from the Mac's answers to `chats`
 // queries, so the API can answer with stable chat ids while the Mac is offline.
+import type { ChatInfo } from '../model/chat-info.js';
 import type { Db } from './database.js';
 import type { Tx } from './hub-store.js';
 
@@ -21,17 +22,8 @@ export interface KnownChat {
   readonly last_event_at: string | null;
 }
 
-/** A chat as the Mac describes it (relay/chatdb/history.ts ChatInfo). */
-export interface ChatFromMac {
-  readonly id: number;
-  readonly guid: string;
-  readonly identifier: string | null;
-  readonly name: string | null;
-  readonly service: string | null;
-  readonly is_group: boolean;
-  readonly participants: readonly string[];
-  readonly last_message_at: string | null;
-}
+/** A chat as the Mac describes it. */
+export type ChatFromMac = ChatInfo;
 
 const toChat = (r: Record<string, unknown>): KnownChat => ({
   id: typeof r['chat_id'] === 'number' ? r['chat_id'] : null, account: r['account'] as string, guid: r['guid'] as string,

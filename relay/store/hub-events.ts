@@ -29,17 +29,6 @@ export interface IngestResult {
   readonly results: number;
 }
 
-export interface ChatRow {
-  readonly account: string;
-  readonly guid: string;
-  readonly identifier: string | null;
-  readonly name: string | null;
-  readonly is_group: boolean;
-  readonly participants: readonly string[];
-  readonly service: string | null;
-  readonly last_event_at: string | null;
-}
-
 /** What the hub made of a relay's `file` item (hub/file-receiver.ts). */
 export interface FileOutcome {
   readonly state: FileState;
@@ -99,7 +88,6 @@ export class HubEvents {
         AND (last_message_at IS NULL OR last_message_at < ?)`),
       after: db.prepare('SELECT seq, account, event_id AS id, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       afterFor: db.prepare('SELECT seq, account, event_id AS id, body FROM events WHERE seq > ? AND account = ? ORDER BY seq LIMIT ?'),
-      chats: db.prepare('SELECT * FROM chats ORDER BY last_seq DESC LIMIT ?'),
       count: db.prepare('SELECT COUNT(*) FROM events WHERE account = ?').pluck(),
       maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck(),
     };
@@ -190,13 +178,5 @@ export class HubEvents {
 
   count(account: string): number {
     return Number(this.s.count.get(account));
-  }
-
-  chats(limit = 500): ChatRow[] {
-    return (this.s.chats.all(limit) as Array<Record<string, unknown>>).map((r) => ({
-      account: r['account'] as string, guid: r['guid'] as string, identifier: r['identifier'] as string | null,
-      name: r['name'] as string | null, is_group: r['is_group'] === 1, participants: JSON.parse(r['participants'] as string) as string[],
-      service: r['service'] as string | null, last_event_at: r['last_event_at'] as string | null,
-    }));
   }
 }

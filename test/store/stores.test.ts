@@ -161,7 +161,7 @@ describe('hub store', () => {
       assert.deepEqual(r3.inserted.map((e) => e.id), ['message:NEW'], 'event ids still drop duplicates');
       assert.equal(s.events.count('alice'), 4);
       assert.equal(s.deliveries.pending('main', 0, 100).length, 4, 'one webhook delivery per new event');
-      assert.deepEqual(s.events.chats().map((c) => c.guid), ['iMessage;-;+1555']);
+      assert.deepEqual(s.chats.list(500).map((c) => c.guid), ['iMessage;-;+1555']);
       s.close();
     } finally { t.cleanup(); }
   });
