@@ -88,19 +88,20 @@ export async function imsgBench(log: Log): Promise<void> {
     /** ms from `t0` to the start of the osascript run after `before` runs. */
     const osascriptAfter = (before: number, t0: number): number => Number(readFileSync(started, 'utf8').split('\n').filter((l) => l !== '')[before]) * 1000 - t0;
     const runs = (): number => readFileSync(started, 'utf8').split('\n').filter((l) => l !== '').length;
-    for (let i = 0; i < 30; i++) {
+    const WARM_UP = 5; // the first sends open connections and compile the send path in each process: not counted
+    for (let i = 0; i < WARM_UP + 30; i++) {
       // Through the command, then (same moment, for comparison) the hub API called directly.
       let before = runs();
       let t0 = Date.now(); // the wall clock, as bash's EPOCHREALTIME (performance.timeOrigin drifts from it in a long run on this VM)
       const r = await sender.request('send', { text: `bench send ${i}`, service: 'auto', region: 'US', transport: 'auto', chat_id: 7 }, 60_000);
       if (r.error !== undefined) throw new Error(`send failed: ${JSON.stringify(r.error)}`);
-      toOsascript.push(osascriptAfter(before, t0));
+      if (i >= WARM_UP) toOsascript.push(osascriptAfter(before, t0));
       before = runs();
       t0 = Date.now();
       const res = await env.relay.api('/v1/messages', { method: 'POST', body: JSON.stringify({ chat_id: 7, text: `bench direct ${i}`, wait: 60 }) });
       if (res.status !== 200) throw new Error(`direct send answered ${res.status}`);
       await res.arrayBuffer();
-      direct.push(osascriptAfter(before, t0));
+      if (i >= WARM_UP) direct.push(osascriptAfter(before, t0));
     }
     log('imsg.hub_api_send_to_osascript_ms_p50', percentile(direct, 50), 'ms (POST /v1/messages from this process, no command: the path after it)');
     log('imsg.send_to_osascript_ms_p50', percentile(toOsascript, 50), 'ms');

@@ -67,7 +67,7 @@ describe('imsg-relay: failure and restart (contract §11, 46–50)', () => {
     await env.relay.mac!.kill9();
     const r1 = inbound('during outage 1');
     const r2 = inbound('during outage 2');
-    await sleep(10_000); // the outage: five long-polls of the watch (pollWaitSeconds 2) come back empty
+    await sleep(60_000); // the contract's outage, 60 s: thirty long-polls of the watch (pollWaitSeconds 2) come back empty
     assert.equal(p.child.exitCode, null, 'the watch process is still running');
     await env.relay.startMac();
     await expectStream(p, [r1.rowid, r2.rowid]);
