@@ -56,7 +56,9 @@ export function fileRoutes(files: HubFiles, vault: FileVault, maxFileBytes: numb
     if (typeof name !== 'string' || name.trim() === '') throw new HttpError(400, 'BAD_REQUEST', 'name the file: POST /v1/files?name=photo.jpeg');
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxFileBytes) throw new HttpError(413, 'FILE_TOO_LARGE', `the file is larger than ${maxFileBytes} bytes`);
-    sendJson(res, 201, publicFile(await saveFile(req, name, req.headers['content-type'] ?? null)));
+    // The request's own iterator would destroy the socket when the limit stops the read: the 413 must get through.
+    const body = req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+    sendJson(res, 201, publicFile(await saveFile(body, name, req.headers['content-type'] ?? null)));
   };
 
   const serveAttachment = (guid: string, url: URL, method: string, res: ServerResponse): void => {

@@ -1,6 +1,6 @@
 // The hub's API at its edges, against the real hub and relay processes: a malformed path is a 400,
 // an internal failure a bare 500 whose detail only the log has, idempotency keys that cannot collide
-// with another call's, a 401 that never reads the body, and /health that shows no account or handle
+// with another call's, a 401 that does not read an endless body, and /health that shows no account or handle
 // to anyone without the token.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,7 +70,7 @@ describe('hub API hygiene', () => {
     assert.equal(stored.file, null);
   });
 
-  it('answers a 401 at once with Connection: close and never reads the body', async () => {
+  it('answers a 401 at once with Connection: close and does not read an endless body (closed after the linger time)', async () => {
     const sock = connect(env.apiPort, '127.0.0.1');
     let response = '';
     let sent = 0;

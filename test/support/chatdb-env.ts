@@ -21,7 +21,9 @@ export interface Collected {
 
 export function tempDir(prefix = 'imr-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // Simulated Messages outlives the relay as the real one does: its detached after-send updater may
+  // still be writing chat.db's -wal/-shm files while the folder goes, so a non-empty folder is retried.
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
 }
 
 /** Creates `<dir>/Messages/chat.db` from Apple's schema (or ours) with an open WAL writer. */
