@@ -1,6 +1,6 @@
-// The `imsg-relay` command as a user runs it: the launcher bin/imsg-relay, which runs dist/imsg/main.js.
-// Tests run that very launcher, so dist must match the sources: built here (npm run build, as
-// `prepare` does) when a file the command loads is newer than its compiled copy, one build at a time.
+// The `imsg-relay` command as a user runs it: the launcher bin/imsg-relay, which runs the bundle
+// dist/imsg-relay.cjs. Tests run that very launcher, so the bundle must match the sources: built here
+// (npm run build, as `prepare` does) when a file the command loads is newer than it, one build at a time.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -33,15 +33,16 @@ export function closure(entry: string): { files: string[]; modules: string[] } {
   return { files: [...files].sort(), modules: [...modules].sort() };
 }
 
-/** True when dist lacks a compiled file of the command or one is older than its source. */
+/** The one file the launcher runs (npm run build bundles the command's sources into it). */
+export const COMMAND_BUNDLE = join(ROOT, 'dist', 'imsg-relay.cjs');
+
+/** True when the bundle is missing or older than a source file the command loads. */
 export function distStale(): boolean {
-  return closure(COMMAND_MAIN).files.some((src) => {
-    const out = join(ROOT, 'dist', relative(join(ROOT, 'relay'), src)).replace(/\.ts$/, '.js');
-    return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
-  });
+  const built = statSync(COMMAND_BUNDLE, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  return closure(COMMAND_MAIN).files.some((src) => built < statSync(src).mtimeMs);
 }
 
-/** Builds dist (tsc -p tsconfig.build.json) when stale; parallel test files wait for one build. */
+/** Builds dist (npm run build) when the bundle is stale; parallel test files wait for one build. */
 export async function ensureCommandBuilt(): Promise<void> {
   const lock = join(ROOT, 'dist', '.imsg-build.lock');
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
@@ -60,9 +61,8 @@ export async function ensureCommandBuilt(): Promise<void> {
     }
     try {
       if (!distStale()) return;
-      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-      await new Promise<void>((resolve, reject) => execFile(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, timeout: 280_000 },
-        (err, stdout) => (err === null ? resolve() : reject(new Error(`npm run build failed: ${stdout}`)))));
+      await new Promise<void>((resolve, reject) => execFile('npm', ['run', 'build'], { cwd: ROOT, timeout: 280_000 },
+        (err, stdout, stderr) => (err === null ? resolve() : reject(new Error(`npm run build failed: ${stdout}${stderr}`)))));
       return;
     } finally {
       rmdirSync(lock);
