@@ -22,22 +22,22 @@ export class HubDeliveries {
 
   constructor(db: Db, private readonly tx: Tx, private readonly now: () => number) {
     this.s = {
-      add: db.prepare("INSERT OR IGNORE INTO deliveries (hook, event_seq, lane, state, next_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)"),
+      add: db.prepare("INSERT OR IGNORE INTO deliveries (hook, event_seq, lane, state, next_at, updated_at, queued_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"),
       pending: db.prepare(`SELECT d.*, e.account, e.event_id, e.prompt, e.body FROM deliveries d JOIN events e ON e.seq = d.event_seq
         WHERE d.hook = ? AND d.state = 'pending' AND d.event_seq > ? ORDER BY d.event_seq LIMIT ?`),
       delivered: db.prepare("UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, updated_at = ?, last_error = NULL WHERE hook = ? AND event_seq = ?"),
       failed: db.prepare('UPDATE deliveries SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ?, updated_at = ? WHERE hook = ? AND event_seq = ?'),
       dead: db.prepare(`SELECT d.*, e.account, e.event_id, e.prompt, e.body FROM deliveries d JOIN events e ON e.seq = d.event_seq
         WHERE d.state = 'dead' ORDER BY d.event_seq LIMIT ?`),
-      revive: db.prepare("UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?, updated_at = ? WHERE hook = ? AND event_seq = ? AND state = 'dead'"),
-      backlog: db.prepare("SELECT COUNT(*) AS n, MIN(d.updated_at) AS oldest FROM deliveries d WHERE d.state = 'pending'"),
+      revive: db.prepare("UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?, updated_at = ?, queued_at = ? WHERE hook = ? AND event_seq = ? AND state = 'dead'"),
+      backlog: db.prepare("SELECT COUNT(*) AS n, MIN(d.queued_at) AS oldest FROM deliveries d WHERE d.state = 'pending'"),
       deadCount: db.prepare("SELECT COUNT(*) FROM deliveries WHERE state = 'dead'").pluck(),
     };
   }
 
   /** Called inside the ingest transaction for each new event. */
   add(hook: string, eventSeq: number, lane: string, now: number): void {
-    this.s.add.run(hook, eventSeq, lane, now, now);
+    this.s.add.run(hook, eventSeq, lane, now, now, now);
   }
 
   /** Pending deliveries of a hook after `afterSeq`, in event order. */
@@ -64,7 +64,7 @@ export class HubDeliveries {
   /** Puts a dead letter back in line. Returns false when there is no such dead letter. */
   revive(hook: string, eventSeq: number): boolean {
     const now = this.now();
-    return this.tx(() => this.s.revive.run(now, now, hook, eventSeq).changes) === 1;
+    return this.tx(() => this.s.revive.run(now, now, now, hook, eventSeq).changes) === 1;
   }
 
   backlog(): { pending: number; dead: number; oldestMs: number | null } {

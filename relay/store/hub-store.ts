@@ -51,6 +51,10 @@ export const HUB_MIGRATIONS: readonly string[] = [
    CREATE TABLE assistant_chats (account TEXT NOT NULL, chat_guid TEXT NOT NULL, answered_seq INTEGER NOT NULL DEFAULT 0,
      notice_at INTEGER, apology_at INTEGER, PRIMARY KEY (account, chat_guid));
    CREATE TABLE assistant_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);`,
+  // A delivery's wait is counted from when it was queued (or revived), not from its last attempt:
+  // a receiver that keeps failing must age the backlog, not keep it looking fresh.
+  `ALTER TABLE deliveries ADD COLUMN queued_at INTEGER;
+   UPDATE deliveries SET queued_at = updated_at;`,
 ];
 
 /** The hub store's counts for the stats line. */

@@ -243,3 +243,27 @@ describe('hub store', () => {
     } finally { t.cleanup(); }
   });
 });
+
+describe('hub store: webhook backlog age', () => {
+  it('counts a delivery\'s wait from when it was queued, not from its last failed attempt; a revived dead letter waits from its revival', () => {
+    const t = tempDir();
+    let now = 1_000_000;
+    try {
+      const s = new HubStore(join(t.dir, 'hub.db'), () => now);
+      s.events.relay('alice', 'KEY', 'store-1');
+      s.events.ingest('alice', [{ seq: 1, type: 'event', id: 'message:AGE', body: ev('AGE') }], ['main']);
+      const seq = s.deliveries.pending('main', 0, 10)[0]!.event_seq;
+      now += 50_000;
+      s.deliveries.markFailed('main', seq, 'HTTP 500', now + 1000, false);
+      now += 20_000;
+      assert.deepEqual(s.deliveries.backlog(), { pending: 1, dead: 0, oldestMs: 70_000 }, 'a retry does not make the backlog look fresh');
+      s.deliveries.markFailed('main', seq, 'HTTP 500', now, true);
+      assert.deepEqual(s.deliveries.backlog(), { pending: 0, dead: 1, oldestMs: null });
+      now += 5_000;
+      assert.equal(s.deliveries.revive('main', seq), true);
+      now += 3_000;
+      assert.deepEqual(s.deliveries.backlog(), { pending: 1, dead: 0, oldestMs: 3_000 });
+      s.close();
+    } finally { t.cleanup(); }
+  });
+});
