@@ -40,7 +40,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   hub: ['assistant', 'config', 'health', 'link', 'model', 'store', 'tunnel'],
   assistant: ['config', 'health', 'model', 'store'],
   'messages-app': ['model'],
-  doctor: ['chatdb', 'config', 'link', 'messages-app', 'store', 'tunnel'],
+  doctor: ['chatdb', 'config', 'launchd', 'link', 'messages-app', 'store', 'tunnel'],
   cli: ['chatdb', 'config', 'doctor', 'hub', 'launchd', 'link', 'mac', 'model', 'simulator', 'systemd', 'tunnel', 'typedstream'],
   launchd: [],
   systemd: [],

@@ -77,6 +77,6 @@ export async function macDoctor(config: MacConfig, file: string, deps: DoctorDep
   if (config.log.file !== null) places.push(['logs', dirname(config.log.file)]);
   add(await guarded('disk space', () => checkDisk(places, deps.statfs)));
   add(await guarded('outbox', () => checkOutbox({ dbPath, limits: config.outbox, now: deps.now, peek: peekMacStore, daemon, configFile: file })));
-  add(await guarded('launchd agent', () => checkLaunchd({ platform: deps.platform, uid: deps.uid, label: deps.agentLabel, launchctl: deps.launchctl, run: deps.run })));
+  add(await guarded('launchd agent', () => checkLaunchd({ platform: deps.platform, uid: deps.uid, label: deps.agentLabel, launchctl: deps.launchctl, run: deps.run, configFile: file })));
   return out;
 }

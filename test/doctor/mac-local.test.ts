@@ -14,6 +14,7 @@ import type { DiskSpace } from '../../relay/doctor/disk-check.js';
 import { MacStore } from '../../relay/store/mac-store.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { doctorJson, fakeProgram } from '../support/doctor-run.js';
+import { printCrashed, printRunning } from '../support/launchctl-env.js';
 import { cliArgs } from '../support/processes.js';
 import { RelayEnv } from '../support/relay-env.js';
 
@@ -272,19 +273,38 @@ describe('doctor on the Mac: what this machine holds', () => {
       assert.deepEqual(d.line('launchd agent'), { name: 'launchd agent', status: 'skip', source: null, fix: null, detail: 'launchd is macOS only (this is linux)' });
     });
 
-    it('not loaded: ✗ with the bootstrap command; loaded: ✓ with its state', async () => {
+    it('not loaded: ✗ with the install command; running: ✓ with its pid; stopped or crash-looping: ✗ with the last exit and what to do', async () => {
       const missing = fakeProgram(join(env.dir, 'launchctl-missing'), '', 113, 'Could not find service "com.imessage-relay" in domain for port\n');
       const d = await doctorJson(['--config', env.macConfig], fake, { platform: 'darwin', uid: 501, launchctl: missing });
       assert.deepEqual(d.line('launchd agent'), {
         name: 'launchd agent', status: 'fail', source: null,
         detail: 'gui/501/com.imessage-relay is not loaded (launchctl print exit 113: Could not find service "com.imessage-relay" in domain for port)',
-        fix: 'load it: launchctl bootstrap gui/501 ~/Library/LaunchAgents/com.imessage-relay.plist (from the template launchd/com.imessage-relay.plist, filled in and copied there)',
+        fix: `install and load it: imessage-relay install --config ${env.macConfig} (or launchctl bootstrap gui/501 ~/Library/LaunchAgents/com.imessage-relay.plist)`,
       });
-      const loaded = join(env.dir, 'launchctl-loaded');
-      writeFileSync(loaded, '#!/bin/sh\n[ "$1 $2" = "print gui/501/com.imessage-relay" ] || exit 64\nprintf \'gui/501/com.imessage-relay = {\\n\\tactive count = 1\\n\\tstate = running\\n}\\n\'\n');
-      chmodSync(loaded, 0o755);
-      const ok = await doctorJson(['--config', env.macConfig], fake, { platform: 'darwin', uid: 501, launchctl: loaded });
-      assert.deepEqual(ok.line('launchd agent'), { name: 'launchd agent', status: 'ok', source: null, fix: null, detail: 'gui/501/com.imessage-relay is loaded (state = running)' });
+      const printing = (file: string, text: string): string => {
+        const path = join(env.dir, file);
+        writeFileSync(join(env.dir, `${file}.out`), text);
+        writeFileSync(path, `#!/bin/sh\n[ "$1 $2" = "print gui/501/com.imessage-relay" ] || exit 64\ncat '${join(env.dir, `${file}.out`)}'\n`);
+        chmodSync(path, 0o755);
+        return path;
+      };
+      const ok = await doctorJson(['--config', env.macConfig], fake, { platform: 'darwin', uid: 501, launchctl: printing('launchctl-running', printRunning(4242)) });
+      assert.deepEqual(ok.line('launchd agent'), { name: 'launchd agent', status: 'ok', source: null, fix: null, detail: 'gui/501/com.imessage-relay is running (pid 4242)' });
+      const crashing = await doctorJson(['--config', env.macConfig], fake, { platform: 'darwin', uid: 501, launchctl: printing('launchctl-crashed', printCrashed('78: EX_CONFIG')) });
+      assert.deepEqual(crashing.line('launchd agent'), {
+        name: 'launchd agent', status: 'fail', source: null,
+        detail: 'gui/501/com.imessage-relay is loaded but its daemon is not running: it exited with 78: EX_CONFIG, 4 runs (launchd restarts it after each crash)',
+        fix: `read why it exits: imessage-relay logs --config ${env.macConfig}; fix that, then imessage-relay restart`,
+      });
+      const killed = await doctorJson(['--config', env.macConfig], fake, { platform: 'darwin', uid: 501, launchctl: printing('launchctl-killed', printCrashed('Killed: 9').replace('\tlast exit code = Killed: 9', '\tlast terminating signal = Killed: 9')) });
+      assert.equal(killed.line('launchd agent').status, 'fail', 'a daemon killed by a signal is not running');
+      assert.match(killed.line('launchd agent').detail ?? '', /exited with Killed: 9/);
+      const stopped = await doctorJson(['--config', env.macConfig], fake, { platform: 'darwin', uid: 501, launchctl: printing('launchctl-stopped', printCrashed('0')) });
+      assert.deepEqual(stopped.line('launchd agent'), {
+        name: 'launchd agent', status: 'fail', source: null,
+        detail: 'gui/501/com.imessage-relay is loaded but its daemon is not running (state = not running, last exit 0, 4 runs)',
+        fix: 'start it: imessage-relay restart',
+      });
     });
   });
 });
