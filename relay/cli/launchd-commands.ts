@@ -2,7 +2,7 @@
 // user's GUI session. `--dry-run` prints the plist and the exact launchctl commands, on any system.
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
@@ -94,7 +94,8 @@ export async function installCommand(argv: readonly string[], io: CliIo, deps: L
   if (!dryRun) needsMac(deps, 'install');
   const { node: cfgNode, file } = loadConfigFile(values.config, deps.env);
   const config = parseMacConfig(cfgNode, file);
-  const spec = { node: values.node ?? deps.node, entry: deps.entry, config: file, dataDir: config.dataDir, logsToFile: config.log.file !== null };
+  // launchd starts the agent in the data folder: every path it is given must be absolute.
+  const spec = { node: resolve(values.node ?? deps.node), entry: resolve(deps.entry), config: resolve(file), dataDir: config.dataDir, logsToFile: config.log.file !== null };
   const xml = renderAgentPlist(spec);
   const plist = plistPath(deps);
   const lc = launchctl(deps);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'plist';
 import { installCommand, restartCommand, statusCommand, uninstallCommand } from '../../relay/cli/launchd-commands.js';
@@ -116,7 +116,8 @@ describe('launchd commands', () => {
     try {
       s.lc.replies({ print: [REPLIES.notFound, REPLIES.running(4242)] });
       const o = io();
-      assert.equal(await installCommand(['--config', s.config], o, s.deps), 0);
+      // Given relative to where the admin stands: the agent must still find it (launchd starts it in the data folder).
+      assert.equal(await installCommand(['--config', relative(process.cwd(), s.config)], o, s.deps), 0);
       assert.deepEqual(s.lc.calls(), [
         ['print', 'gui/501/com.imessage-relay'],
         ['bootstrap', 'gui/501', s.plist],
