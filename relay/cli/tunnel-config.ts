@@ -114,21 +114,53 @@ async function macEnd(values: Values, pairLine: string, out: string, io: CliIo):
   const name = basename(out, '.conf');
   writeNewFile(out, renderInterface([
     'This Mac\'s end of the imessage-relay WireGuard tunnel (imessage-relay tunnel config --mac).',
-    `Install: sudo wg-quick up ${out}  (wireguard-tools from Homebrew)`,
+    `Install: sudo install -d -m 700 /etc/wireguard && sudo install -m 600 ${name}.conf /etc/wireguard/ && sudo wg-quick up ${name}  (wireguard-tools from Homebrew)`,
   ], { privateKey: keys.privateKey, addresses: [formatCidr(address)], listenPort: null })
     + renderPeer(['the hub'], { publicKey: hub.key, endpoint: formatHostPort(endpoint), allowedIps: [`${hubIp.ip}/32`], persistentKeepalive: 25 }));
   const line = encodePairing('wg-mac', { key: keys.publicKey, address: formatCidr(address) });
   const next = `imessage-relay tunnel config --hub --add-peer ${line}`;
-  return report(io, values, { side: 'mac', file: out, interface: name, publicKey: keys.publicKey, address: formatCidr(address), hubPublicKey: hub.key, endpoint: formatHostPort(endpoint), pairing: line, next }, [
+  const relayTunnel = macTunnelSection(name, hub.key, formatHostPort(endpoint));
+  const sudoers = macSudoersRule(name, hub.key);
+  return report(io, values, { side: 'mac', file: out, interface: name, publicKey: keys.publicKey, address: formatCidr(address), hubPublicKey: hub.key, endpoint: formatHostPort(endpoint), pairing: line, next, relayTunnel, sudoers }, [
     `wrote ${out} (mode 0600): this Mac at ${formatCidr(address)}, dialling the hub ${hubIp.ip} at ${formatHostPort(endpoint)}, public key ${keys.publicKey}`,
     '',
     'On the hub, run:',
     '',
     `  ${next}`,
     '',
-    `Then here: sudo wg-quick up ${shellQuote(out)}; the relay dials ws://${hubIp.ip}:7443, and`,
-    `"tunnel": {"interface": "${name}", "command": ["sudo", "-n", "/opt/homebrew/bin/wg"]} in relay.json watches the tunnel.`,
+    'Then here (wg-quick finds the file by its interface name there):',
+    '',
+    `  sudo install -d -m 700 /etc/wireguard && sudo install -m 600 ${shellQuote(out)} /etc/wireguard/ && sudo wg-quick up ${name}`,
+    '',
+    `The relay dials ws://${hubIp.ip}:7443. This "tunnel" section in relay.json lets it watch the tunnel and heal it`,
+    '(look the hub\'s name up again, move the peer, restart the interface):',
+    '',
+    `  "tunnel": ${JSON.stringify(relayTunnel)}`,
+    '',
+    'and this sudoers rule lets it run exactly those commands without a password (sudo visudo -f /etc/sudoers.d/imessage-relay,',
+    'with your user name):',
+    '',
+    `  ${sudoers}`,
   ]);
+}
+
+/** Homebrew's wireguard-tools on Apple silicon (/usr/local on Intel Macs: edit both places alike). */
+const MAC_WG = '/opt/homebrew/bin/wg';
+const MAC_WG_QUICK = '/opt/homebrew/bin/wg-quick';
+
+/** The relay's `tunnel` config section for this Mac: watch through sudo, re-resolve the hub's name, restart the interface. */
+function macTunnelSection(iface: string, hubKey: string, endpoint: string): Record<string, unknown> {
+  return {
+    interface: iface, peer: hubKey, command: ['sudo', '-n', MAC_WG], endpoint,
+    restartCommand: [['sudo', '-n', MAC_WG_QUICK, 'down', iface], ['sudo', '-n', MAC_WG_QUICK, 'up', iface]],
+  };
+}
+
+/** One sudoers line allowing what that section runs, and nothing wider (sudoers escapes `=` and `:` in arguments). */
+function macSudoersRule(iface: string, hubKey: string): string {
+  const esc = (t: string): string => t.replace(/[=:,\\]/g, (c) => `\\${c}`);
+  return `<user> ALL=(root) NOPASSWD: ${MAC_WG} show ${iface} dump, ${MAC_WG} set ${iface} peer ${esc(hubKey)} endpoint *, `
+    + `${MAC_WG_QUICK} down ${iface}, ${MAC_WG_QUICK} up ${iface}`;
 }
 
 async function addPeer(values: Values, pairLine: string, out: string, io: CliIo): Promise<number> {

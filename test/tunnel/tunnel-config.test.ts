@@ -7,6 +7,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseMacConfig } from '../../relay/config/mac-config.js';
+import { ConfigNode } from '../../relay/config/validate.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { runCli } from '../support/processes.js';
 import { WireGuardPair, has, wireguardMissing } from '../support/wireguard.js';
@@ -31,7 +33,7 @@ function readConf(file: string): { iface: Record<string, string>; peers: Array<R
 const wgPubkey = (privateKey: string): string => execFileSync('wg', ['pubkey'], { input: `${privateKey}\n`, encoding: 'utf8' }).trim();
 const mode = (file: string): number => statSync(file).mode & 0o777;
 
-interface Side { file: string; publicKey: string; pairing: string; next: string }
+interface Side { file: string; publicKey: string; pairing: string; next: string; relayTunnel?: Record<string, unknown>; sudoers?: string }
 
 /** The three runs an admin makes: the hub's end, the Mac's end with the hub's line, the Mac added on the hub. */
 async function pairUp(dir: string, endpoint: string): Promise<{ hub: Side; mac: Side; hubConf: string; macConf: string }> {
@@ -69,6 +71,16 @@ describe('tunnel config', () => {
       assert.deepEqual(m.peers, [{ PublicKey: wgPubkey(h.iface['PrivateKey']!), Endpoint: 'hub.example.net:51820', AllowedIPs: '10.8.0.1/32', PersistentKeepalive: '25' }]);
       assert.deepEqual(h.peers, [{ PublicKey: wgPubkey(m.iface['PrivateKey']!), AllowedIPs: '10.8.0.2/32' }]);
       assert.equal(readFileSync(hubConf, 'utf8').includes(m.iface['PrivateKey']!), false, 'no private key crosses');
+      // The relay's tunnel section it prints is one the Mac config accepts, and heals this very tunnel.
+      const cfg = parseMacConfig(ConfigNode.root({ hub: { url: 'ws://10.8.0.1:7443', publicKey: 'A'.repeat(43) + '=' }, tunnel: mac.relayTunnel }, 'relay.json'), 'relay.json');
+      assert.deepEqual([cfg.tunnel?.interface, cfg.tunnel?.peer, cfg.tunnel?.endpoint], ['imr0', hub.publicKey, 'hub.example.net:51820']);
+      assert.deepEqual(cfg.tunnel?.restartCommand, [['sudo', '-n', '/opt/homebrew/bin/wg-quick', 'down', 'imr0'], ['sudo', '-n', '/opt/homebrew/bin/wg-quick', 'up', 'imr0']]);
+      // The sudoers rule allows exactly the argv the watchdog runs through tunnel.command, and the restart.
+      const allowed = mac.sudoers!.replace(/^<user> ALL=\(root\) NOPASSWD: /, '').split(', ').map((c) => c.replace(/\\(.)/g, '$1'));
+      assert.deepEqual(allowed, [
+        '/opt/homebrew/bin/wg show imr0 dump', `/opt/homebrew/bin/wg set imr0 peer ${hub.publicKey} endpoint *`,
+        '/opt/homebrew/bin/wg-quick down imr0', '/opt/homebrew/bin/wg-quick up imr0',
+      ]);
       if (has('wg-quick')) {
         for (const f of [hubConf, macConf]) {
           const stripped = execFileSync('wg-quick', ['strip', f], { encoding: 'utf8' });
