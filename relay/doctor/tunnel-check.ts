@@ -25,7 +25,8 @@ export async function checkTunnel(t: TunnelConfig, wg: WgShow, now: () => number
   const name = 'tunnel';
   const iface = t.interface;
   if (iface === null) return skipped(name, 'no tunnel.interface in the config: the tunnel is not watched');
-  const conf = `${iface}.conf`;
+  // wg-quick takes the interface's name and finds /etc/wireguard/<name>.conf (a name ending in .conf would be looked up as <name>.conf.conf).
+  const conf = iface;
   if (daemon !== null && daemon !== undefined) {
     if (daemon.state === 'ok') return passed(name, `${iface} up`, 'daemon /health');
     const code = typeof daemon['code'] === 'string' ? daemon['code'] : null;

@@ -215,7 +215,7 @@ describe('doctor on the Mac: what this machine holds', () => {
       const d = await doctorJson(['--config', withWg('tunnel-down.json', wg)], fake);
       assert.deepEqual(d.line('tunnel'), {
         name: 'tunnel', status: 'fail', source: null,
-        detail: 'TUNNEL_NO_INTERFACE: WireGuard interface imr0 does not exist (is the tunnel up?)', fix: 'bring the tunnel up: sudo wg-quick up imr0.conf',
+        detail: 'TUNNEL_NO_INTERFACE: WireGuard interface imr0 does not exist (is the tunnel up?)', fix: 'bring the tunnel up: sudo wg-quick up imr0',
       });
     });
 
