@@ -44,7 +44,8 @@ const send = (seq: number, id: string) => ({ seq, id, body: { kind: 'send', chat
 describe('Mac upkeep jobs', () => {
   it('prune runs hourly: acknowledged rows, finished commands and stale staged files go once past retention, the rest stays', async () => {
     const t = tempDir();
-    const r = rig(t.dir, { prune: DEFAULT_MAC_UPKEEP.prune }, Date.now());
+    // Half past an hour near now (the staging sweep compares real file times with the clock): 25 hours hold exactly 25 full hours.
+    const r = rig(t.dir, { prune: DEFAULT_MAC_UPKEEP.prune }, Math.floor(Date.now() / HOUR) * HOUR + HOUR / 2);
     try {
       const done = randomUUID();
       const waiting = randomUUID();
@@ -79,7 +80,7 @@ describe('Mac upkeep jobs', () => {
       assert.equal(existsSync(join(r.staging.root, done)), false, 'the pruned command\'s folder is swept');
       assert.equal(existsSync(join(r.staging.root, waiting)), true);
       const fired = r.cron.fired.filter((f) => f.name === 'prune').length;
-      assert.ok(fired >= 24 && fired <= 26, `pruned hourly (${fired} runs in 25 h)`);
+      assert.equal(fired, 25, 'pruned hourly: 25 runs in 25 hours');
       const logged = r.lines.filter((l) => l.msg.startsWith('pruned acknowledged outbox rows'));
       assert.deepEqual(logged.map((l) => [l['pruned'], l['swept']]), [[0, 1], [5, 1]]);
     } finally { await r.close(); t.cleanup(); }
