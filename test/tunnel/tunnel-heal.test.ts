@@ -113,6 +113,8 @@ describe('a tunnel that heals itself (wireguard-go in two network namespaces)', 
       await env.hub.waitForLog(/^hub started$/);
       env.mac = new CliProcess(['run', '--config', env.macConfig], { FAKE_MESSAGES_SCENARIO: env.scenarioFile }, false, ['ip', 'netns', 'exec', wg.a.ns]);
       await env.mac.waitForLog(/^link up$/, 30_000);
+      // The relay's namespace reaches the hub's link address through the WireGuard interface and no other way.
+      assert.match(execFileSync('ip', ['-n', wg.a.ns, 'route', 'get', wg.b.tunnelAddr], { encoding: 'utf8' }), new RegExp(`\\bdev ${wg.a.iface}\\b`));
 
       const health = async (): Promise<Health> => {
         const r = await fetch(`http://${relayNet.inside}:${env.healthPort}/health`);
