@@ -276,6 +276,8 @@ export class Sender {
   /** Runs a send script; if Messages is not running (-600, nothing sent), launches it and tries once more. */
   private async runOnce(name: ScriptName, args: Record<string, string>): Promise<void> {
     try {
+      // The moment the relay starts osascript (debug: the send latency benchmark reads it).
+      this.deps.logger.debug({ id: this.inFlight?.commandId, script: name }, 'osascript run');
       await this.deps.run(name, args);
     } catch (err) {
       if (asRelayError(err).code !== OsaCode.NotRunning) throw err;
