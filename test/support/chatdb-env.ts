@@ -22,8 +22,22 @@ export interface Collected {
 export function tempDir(prefix = 'imr-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   // Simulated Messages outlives the relay as the real one does: its detached after-send updater may
-  // still be writing chat.db's -wal/-shm files while the folder goes, so a non-empty folder is retried.
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
+  // still be writing chat.db's -wal/-shm files while the folder goes. rmSync's own retries only retry
+  // the rmdir (a file made after the folder was listed stays), so the whole removal is tried again.
+  return { dir, cleanup: () => removeTree(dir) };
+}
+
+function removeTree(dir: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (attempt >= 50 || !['ENOTEMPTY', 'EBUSY', 'EPERM'].includes(code)) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
 }
 
 /** Creates `<dir>/Messages/chat.db` from Apple's schema (or ours) with an open WAL writer. */
