@@ -94,8 +94,8 @@ export async function installCommand(argv: readonly string[], io: CliIo, deps: L
   if (!dryRun) needsMac(deps, 'install');
   const { node: cfgNode, file } = loadConfigFile(values.config, deps.env);
   const config = parseMacConfig(cfgNode, file);
-  // launchd starts the agent in the data folder: every path it is given must be absolute.
-  const spec = { node: resolve(values.node ?? deps.node), entry: resolve(deps.entry), config: resolve(file), dataDir: config.dataDir, logsToFile: config.log.file !== null };
+  // launchd starts the agent in the data folder: every path it is given must be absolute (the config's already is).
+  const spec = { node: resolve(values.node ?? deps.node), entry: deps.entry, config: file, dataDir: config.dataDir, logsToFile: config.log.file !== null };
   const xml = renderAgentPlist(spec);
   const plist = plistPath(deps);
   const lc = launchctl(deps);

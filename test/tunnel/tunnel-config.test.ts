@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseMacConfig } from '../../relay/config/mac-config.js';
 import { ConfigNode } from '../../relay/config/validate.js';
+import { wgSetEndpoint } from '../../relay/tunnel/wg.js';
 import { tempDir } from '../support/chatdb-env.js';
 import { runCli } from '../support/processes.js';
 import { WireGuardPair, has, wireguardMissing } from '../support/wireguard.js';
@@ -81,6 +82,19 @@ describe('tunnel config', () => {
         '/opt/homebrew/bin/wg show imr0 dump', `/opt/homebrew/bin/wg set imr0 peer ${hub.publicKey} endpoint *`,
         '/opt/homebrew/bin/wg-quick down imr0', '/opt/homebrew/bin/wg-quick up imr0',
       ]);
+      // What the relay really runs through sudo -n (the endpoint move, then the restart) is covered by a rule.
+      const permitted = (argv: readonly string[]): boolean => allowed.some((rule) =>
+        new RegExp(`^${rule.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`).test(argv.join(' ')));
+      const ran: string[][] = [];
+      await wgSetEndpoint(cfg.tunnel!.command, async (file, args) => {
+        ran.push([file, ...args]);
+        return { exitCode: 0, signal: null, stdout: '', stderr: '', timedOut: false, durationMs: 0 };
+      })('imr0', hub.publicKey, '203.0.113.9:51820');
+      for (const argv of [...ran, ...cfg.tunnel!.restartCommand!]) {
+        assert.deepEqual(argv.slice(0, 2), ['sudo', '-n']);
+        assert.ok(permitted(argv.slice(2)), `sudoers allows ${argv.slice(2).join(' ')}`);
+      }
+      assert.equal(permitted(['/opt/homebrew/bin/wg', 'set', 'imr0', 'private-key', '/tmp/k']), false, 'and nothing wider');
       if (has('wg-quick')) {
         for (const f of [hubConf, macConf]) {
           const stripped = execFileSync('wg-quick', ['strip', f], { encoding: 'utf8' });
